@@ -1,0 +1,1 @@
+"""Projectors that fold the event stream into PostgreSQL, with checkpoints and dead letters."""

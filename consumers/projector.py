@@ -1,0 +1,235 @@
+"""The projector: pull a batch, apply it and its stream position in one transaction, then ack.
+
+Acks follow COMMIT, so a crash before it redelivers the batch; the checkpoint
+and the archive's event-id key make a redelivered event change nothing.
+A batch that fails is retried one event at a time (savepoints) so that one
+poison event is dead-lettered instead of stalling the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from psycopg import AsyncConnection
+
+from consumers import projection
+from consumers.projection import ApplyError
+from schemas.envelope import EventRejected, decode
+from schemas.subjects import ALL_EVENTS, STREAM
+
+log = logging.getLogger(__name__)
+
+DURABLE = "projector"
+BATCH = 500
+MAX_DELIVER = 20
+# Redelivery back-off; its first step also bounds how long a crashed projector's
+# batch waits before it is delivered again.
+BACKOFF = [5.0, 10.0, 30.0, 60.0, 120.0]
+
+
+def consumer_config(durable: str = DURABLE, filter_subject: str = ALL_EVENTS) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=durable,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=60,
+        max_deliver=MAX_DELIVER,
+        backoff=BACKOFF,
+        # One batch in flight keeps delivery in stream order even after a crash: nothing
+        # newer is delivered until the unacked batch comes back, which the checkpoint relies on.
+        max_ack_pending=BATCH,
+        filter_subject=filter_subject,
+    )
+
+
+@dataclass
+class BatchStats:
+    applied: int = 0
+    dead_lettered: int = 0
+    duplicates: int = 0
+    last_seq: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: BatchStats) -> None:
+        self.applied += other.applied
+        self.dead_lettered += other.dead_lettered
+        self.duplicates += other.duplicates
+        self.last_seq = max(self.last_seq, other.last_seq)
+        for k, v in other.by_type.items():
+            self.by_type[k] = self.by_type.get(k, 0) + v
+
+
+class _CrashForTest(Exception):
+    pass
+
+
+def _fault(name: str, seq: int) -> None:
+    """Fault injection for the crash tests: die hard at a given stream sequence."""
+    at = os.environ.get(name)
+    if at is not None and int(at) == seq:
+        log.warning("fault injection %s at stream seq %d: exiting", name, seq)
+        os._exit(137)
+
+
+async def _dead_letter(cur: psycopg.AsyncCursor[Any], msg: Msg, seq: int, stage: str, reason: str,
+                       event_id: str | None, event_type: str | None) -> None:
+    await cur.execute(
+        """INSERT INTO dead_letters (stream_seq, subject, event_id, event_type, stage, reason, raw,
+               deliveries) VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (stream_seq) DO NOTHING""",
+        (seq, msg.subject, event_id, event_type, stage, reason, msg.data,
+         msg.metadata.num_delivered or 1),
+    )
+
+
+class Projector:
+    """Folds the stream into the tables of one schema (the connection's search_path)."""
+
+    def __init__(self, conn: AsyncConnection[Any], name: str = DURABLE) -> None:
+        self.conn = conn
+        self.name = name
+
+    async def checkpoint(self) -> int:
+        cur = await self.conn.execute("SELECT stream_seq FROM checkpoints WHERE projector=%s",
+                                      (self.name,))
+        row = await cur.fetchone()
+        await self.conn.commit()
+        return int(row[0]) if row else 0
+
+    async def _apply_one(self, cur: psycopg.AsyncCursor[Any], msg: Msg, seq: int,
+                         stats: BatchStats) -> None:
+        try:
+            env = decode(msg.data)
+        except EventRejected as exc:
+            await _dead_letter(cur, msg, seq, "decode", str(exc), exc.event_id, exc.event_type)
+            stats.dead_lettered += 1
+            return
+        if not await projection.archive(cur, env, seq, msg.subject):
+            await _dead_letter(cur, msg, seq, "duplicate",
+                               f"event {env.event_id} was already archived", env.event_id, env.type)
+            stats.duplicates += 1
+            return
+        try:
+            await projection.apply(cur, env)
+        except ApplyError as exc:
+            # Handlers write nothing before refusing, so only the archive row is undone.
+            await cur.execute("DELETE FROM event_archive WHERE event_id = %s", (env.event_id,))
+            await _dead_letter(cur, msg, seq, "apply", str(exc), env.event_id, env.type)
+            stats.dead_lettered += 1
+            return
+        stats.applied += 1
+        stats.by_type[env.type] = stats.by_type.get(env.type, 0) + 1
+
+    async def _apply_batch(self, msgs: Sequence[Msg], isolate: bool) -> BatchStats:
+        stats = BatchStats()
+        async with self.conn.transaction(), self.conn.cursor() as cur:
+            await cur.execute(
+                "INSERT INTO checkpoints (projector, stream_seq) VALUES (%s, 0) "
+                "ON CONFLICT DO NOTHING", (self.name,))
+            await cur.execute("SELECT stream_seq FROM checkpoints WHERE projector=%s FOR UPDATE",
+                              (self.name,))
+            row = await cur.fetchone()
+            done = int(row[0]) if row else 0
+            stats.last_seq = done
+            for msg in msgs:
+                seq = msg.metadata.sequence.stream
+                if seq <= done:
+                    continue  # applied and committed before; its ack was lost
+                _fault("HUB_FAULT_CRASH_BEFORE_COMMIT_AT_SEQ", seq)
+                if not isolate:
+                    await self._apply_one(cur, msg, seq, stats)
+                else:
+                    try:
+                        async with self.conn.transaction():
+                            await self._apply_one(cur, msg, seq, stats)
+                    except psycopg.OperationalError:
+                        raise
+                    except psycopg.Error as exc:
+                        await _dead_letter(cur, msg, seq, "apply", f"database refused: {exc}",
+                                           None, None)
+                        stats.dead_lettered += 1
+                stats.last_seq = max(stats.last_seq, seq)
+            await cur.execute("UPDATE checkpoints SET stream_seq=%s WHERE projector=%s",
+                              (stats.last_seq, self.name))
+        return stats
+
+    async def handle(self, msgs: Sequence[Msg]) -> BatchStats:
+        """Apply a batch and ack it after COMMIT; NAK with delay if it cannot commit."""
+        if not msgs:
+            return BatchStats()
+        try:
+            try:
+                stats = await self._apply_batch(msgs, isolate=False)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                log.warning("batch failed (%s); retrying event by event", exc)
+                stats = await self._apply_batch(msgs, isolate=True)
+        except psycopg.Error as exc:
+            delivered = msgs[0].metadata.num_delivered or 1
+            delay = BACKOFF[min(delivered, len(BACKOFF)) - 1]
+            log.error("batch could not commit (%s); NAK, redelivery in %.0fs", exc, delay)
+            for m in msgs:
+                await m.nak(delay=delay)
+            return BatchStats()
+        _fault("HUB_FAULT_CRASH_AFTER_COMMIT_AT_SEQ", stats.last_seq)
+        await asyncio.gather(*(m.ack() for m in msgs))
+        return stats
+
+
+async def ensure_consumer(js: JetStreamContext, durable: str = DURABLE) -> None:
+    """Create or update the durable pull consumer explicitly (pull_subscribe would not update it)."""
+    await js.add_consumer(STREAM, config=consumer_config(durable))
+
+
+async def run(js: JetStreamContext, conn: AsyncConnection[Any], *, durable: str = DURABLE,
+              checkpoint_name: str | None = None, until_caught_up: bool = True, batch: int = BATCH,
+              stop_at_seq: int | None = None,
+              on_batch: Callable[[BatchStats, int], None] | None = None,
+              stop: asyncio.Event | None = None) -> BatchStats:
+    """Consume until the consumer has nothing pending, ``stop_at_seq`` is reached or ``stop`` is set."""
+    projector = Projector(conn, checkpoint_name or durable)
+    sub = await js.pull_subscribe_bind(durable=durable, stream=STREAM)
+    total = BatchStats()
+    try:
+        while stop is None or not stop.is_set():
+            if stop_at_seq is not None and total.last_seq >= stop_at_seq:
+                break
+            try:
+                msgs = await sub.fetch(batch, timeout=0.5)
+            except TimeoutError:
+                msgs = []
+            if stop_at_seq is not None:
+                msgs = [m for m in msgs if m.metadata.sequence.stream <= stop_at_seq]
+                if not msgs and total.last_seq < stop_at_seq and not until_caught_up:
+                    continue
+            if msgs:
+                stats = await projector.handle(msgs)
+                total.add(stats)
+                if on_batch:
+                    pending = msgs[-1].metadata.num_pending or 0
+                    on_batch(stats, pending)
+                continue
+            if until_caught_up:
+                info = await sub.consumer_info()
+                if info.num_pending == 0 and info.num_ack_pending == 0:
+                    break
+    finally:
+        await sub.unsubscribe()
+    return total
+
+
+async def delete_consumer(js: JetStreamContext, durable: str) -> None:
+    try:
+        await js.delete_consumer(STREAM, durable)
+    except NotFoundError:
+        pass

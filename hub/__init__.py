@@ -1,0 +1,1 @@
+"""Runtime and wiring of the liaison-station hub: config, embedded services, provisioning, CLI."""

@@ -1,0 +1,314 @@
+"""``liaison-hub``: the command line for node operators, auditors and scripts.
+
+Messages for people are in Chinese; ``--json`` prints one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub import embedded
+from hub.config import load_settings
+from hub.runtime import Endpoints, NotRunning, backbone, endpoints, prepare
+
+app = typer.Typer(help="人大代表联络站数据中枢（liaison-station data hub）", no_args_is_help=True,
+                  add_completion=False)
+schema_app = typer.Typer(help="事件契约：JSON Schema 导出")
+quality_app = typer.Typer(help="数据质量检查（条例第十条）")
+app.add_typer(schema_app, name="schema")
+app.add_typer(quality_app, name="quality")
+
+console = Console(stderr=True)
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="在标准输出打印一个 JSON 文档")]
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _emit_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _endpoints(start: bool) -> Endpoints:
+    try:
+        return endpoints(load_settings(), start=start)
+    except NotRunning as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    except embedded.ServiceError as exc:
+        console.print(f"[red]嵌入式服务启动失败：{exc}[/red]\n请查看数据目录下的日志，或执行 "
+                      "`liaison-hub down` 后重试。")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def up() -> None:
+    """启动嵌入式 NATS（JetStream）与 PostgreSQL，并创建事件流、消费者和投影表（可重复执行）。"""
+    settings = load_settings()
+    ep = _endpoints(start=True)
+    _run(prepare(ep))
+    where = f"数据目录 {settings.home}" if ep.embedded else "外部服务器"
+    console.print(f"[green]已就绪[/green]（{where}）\n  NATS: {ep.nats_url}\n  PostgreSQL: {ep.database_url}")
+
+
+@app.command()
+def down() -> None:
+    """停止嵌入式服务（数据保留在数据目录中）。"""
+    settings = load_settings()
+    stopped = embedded.down(settings.home)
+    console.print("已停止嵌入式服务。" if stopped else "没有正在运行的嵌入式服务。")
+
+
+@app.command()
+def status(as_json: JsonOpt = False) -> None:
+    """事件流位置、各表行数、各类事件数与死信。"""
+    from hub.status import collect
+
+    ep = _endpoints(start=False)
+    _run(prepare(ep))
+    doc = _run(collect(ep))
+    if as_json:
+        _emit_json(doc)
+        return
+    s = doc["stream"]
+    console.print(f"事件流 {s['stream']}：{s['messages']:,} 条消息，最后序号 {s['last_seq']}；"
+                  f"投影检查点 {doc['checkpoint']}；待投影 {s.get('projector_pending')}")
+    table = Table("表", "行数", title="投影表")
+    for name, n in doc["tables"].items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    if doc["dead_letters"]:
+        console.print(f"[yellow]死信 {len(doc['dead_letters'])} 条[/yellow]（liaison-hub status --json 查看原因）")
+
+
+@schema_app.command("export")
+def schema_export(out: Annotated[Path | None, typer.Option(help="写入文件；缺省打印到标准输出")] = None) -> None:
+    """导出事件信封的 JSON Schema，供非 Python 节点服务使用。"""
+    from schemas.jsonschema import envelope_schema
+
+    text = json.dumps(envelope_schema(), ensure_ascii=False, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"已写入 {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def publish(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL 文件，每行一个事件")],
+    node: Annotated[str, typer.Option("--node", help="发布节点的区划代码（4/6/9 位）")],
+    actor: Annotated[str, typer.Option(help="操作人")] = "jsonl-import",
+    as_json: JsonOpt = False,
+) -> None:
+    """从 JSONL 文件发布事件：错误行报告行号与字段，其余行照常发布；有被拒行时退出码为 1。"""
+    from producers.importer import LineError, LineEvent, read_jsonl
+    from producers.sdk import NodePublisher, PublishFailed
+    from schemas.regions import node_level
+
+    try:
+        node_level(node)
+    except ValueError as exc:
+        console.print(f"[red]--node 无效：{exc}[/red]")
+        raise typer.Exit(2) from exc
+    parsed = list(read_jsonl(file, node))
+    good = [p for p in parsed if isinstance(p, LineEvent)]
+    bad = [p for p in parsed if isinstance(p, LineError)]
+    for err in bad:
+        console.print(f"[red]拒绝[/red] {file}:{err}")
+    ep = _endpoints(start=False)
+    _run(prepare(ep))
+
+    async def send() -> list[str]:
+        failed: list[str] = []
+        async with backbone(ep.nats_url, name=f"node-{node}") as (_, js):
+            pub = NodePublisher(js, node, actor)
+            for item in good:
+                try:
+                    await pub.publish(item.envelope)
+                except PublishFailed as exc:
+                    failed.append(f"第 {item.line} 行: {exc}")
+        return failed
+
+    failed = _run(send())
+    for f in failed:
+        console.print(f"[red]发布失败[/red] {f}")
+    published = len(good) - len(failed)
+    if as_json:
+        _emit_json({"published": published, "rejected": [
+            {"line": e.line, "event_type": e.error.event_type, "event_id": e.error.event_id,
+             "field": e.error.field, "reason": e.error.reason} for e in bad], "failed": failed})
+    console.print(f"已发布 {published} 条，拒绝 {len(bad)} 条，发布失败 {len(failed)} 条。")
+    if bad or failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def project(follow: Annotated[bool, typer.Option(help="持续运行（否则追平后退出）")] = False) -> None:
+    """运行投影器：把事件流折叠进 PostgreSQL 投影表。"""
+    from consumers import projector
+    from consumers.store import LIVE_SCHEMA, connect
+
+    ep = _endpoints(start=False)
+    _run(prepare(ep))
+
+    async def go() -> projector.BatchStats:
+        async with backbone(ep.nats_url) as (_, js):
+            async with await connect(ep.database_url, LIVE_SCHEMA) as conn:
+                return await projector.run(js, conn, until_caught_up=not follow)
+
+    stats = _run(go())
+    console.print(f"投影完成：应用 {stats.applied:,} 条，死信 {stats.dead_lettered}，重复 {stats.duplicates}，"
+                  f"检查点 {stats.last_seq}")
+
+
+@app.command()
+def rebuild(as_json: JsonOpt = False,
+            schema: Annotated[str, typer.Option(help="重建到的新模式名")] = "rebuild") -> None:
+    """从事件流重放到新表，并与在线投影逐表比对。"""
+    from consumers.rebuild import rebuild as do_rebuild
+
+    ep = _endpoints(start=False)
+    _run(prepare(ep))
+
+    async def go() -> Any:
+        async with backbone(ep.nats_url) as (_, js):
+            return await do_rebuild(js, ep.database_url, schema)
+
+    with console.status("正在从事件流重放…"):
+        report = _run(go())
+    doc = {"schema": report.schema, "up_to_seq": report.up_to_seq, "replayed": report.replayed,
+           "equal": report.equal, "tables": [
+               {"table": t.table, "live_rows": t.live_rows, "rebuilt_rows": t.rebuilt_rows,
+                "only_live": t.only_live, "only_rebuilt": t.only_rebuilt, "equal": t.equal}
+               for t in report.tables]}
+    if as_json:
+        _emit_json(doc)
+    else:
+        table = Table("表", "在线", "重建", "仅在线", "仅重建", "一致", title=f"重建至序号 {report.up_to_seq}")
+        for t in report.tables:
+            table.add_row(t.table, str(t.live_rows), str(t.rebuilt_rows), str(t.only_live),
+                          str(t.only_rebuilt), "是" if t.equal else "[red]否[/red]")
+        console.print(table)
+        console.print("[green]重建结果与在线投影一致。[/green]" if report.equal
+                      else "[red]重建结果与在线投影不一致。[/red]")
+    if not report.equal:
+        raise typer.Exit(1)
+
+
+def _quality_table(doc: dict[str, Any]) -> Table:
+    table = Table("维度", "检查项", "条款", "结果", "异常数", title="数据质量检查")
+    for c in doc["checks"]:
+        table.add_row(c["dimension"], c["title_zh"], c.get("article") or "",
+                      "[green]通过[/green]" if c["success"] else "[red]未通过[/red]",
+                      str(c["unexpected_count"]))
+    return table
+
+
+@quality_app.command("run")
+def quality_run(
+    as_json: JsonOpt = False,
+    year: Annotated[int | None, typer.Option(help="检查年度（缺省为有进站记录的最近年度）")] = None,
+) -> None:
+    """运行一次数据质量检查，结果存入 PostgreSQL 并生成 HTML 与 JSON 报告。"""
+    from datetime import date
+
+    from quality.runner import run_quality, to_json
+
+    from hub.status import collect
+
+    settings = load_settings()
+    ep = _endpoints(start=False)
+    _run(prepare(ep))
+    status_doc = _run(collect(ep))
+    if year is None:
+        year = _latest_year(ep) or date.today().year
+    as_of = min(date.today(), date(year, 12, 31))
+    with console.status("正在检查数据质量…"):
+        run = run_quality(ep.database_url, stream_count=status_doc["stream"]["messages"], year=year,
+                          as_of=as_of, reports_dir=settings.reports_dir)
+    doc = to_json(run)
+    if as_json:
+        _emit_json(doc)
+    else:
+        console.print(_quality_table(doc))
+        console.print(f"报告：{run.html_path}\nJSON：{run.json_path}")
+    if not run.success:
+        raise typer.Exit(1)
+
+
+def _latest_year(ep: Endpoints) -> int | None:
+    from consumers.store import sync_connect
+
+    with sync_connect(ep.database_url) as conn:
+        row = conn.execute("SELECT max(year) FROM visits").fetchone()
+    return int(row[0]) if row and row[0] else None
+
+
+@app.command()
+def demo(
+    as_json: JsonOpt = False,
+    opinions: Annotated[int, typer.Option(help="模拟的群众意见建议数量")] = 11_000,
+) -> None:
+    """主流程演示：启动嵌入式服务，模拟绍兴市一年数据，发布、投影、质量检查，并核对预置问题。"""
+    from hub.demo import run_demo
+
+    settings = load_settings()
+    ep = _endpoints(start=True)
+    _run(prepare(ep))
+    result = _run(run_demo(ep, settings.reports_dir, console, opinions=opinions))
+    ok = result.faults_exact and not result.unplanned_failures
+    if as_json:
+        _emit_json({
+            "ok": ok, "timings": result.timings, "events_planned": result.events_planned,
+            "events_published": result.events_published,
+            "foreign_published": result.foreign_published, "projected": result.projected,
+            "status": result.status, "quality": result.quality, "report_html": result.report_html,
+            "planted_faults": [{"kind": f.kind, "check": f.check_id, "planted": f.planted,
+                                "found": f.found, "exact": f.exact} for f in result.faults],
+            "unplanned_failures": result.unplanned_failures,
+        })
+    else:
+        _print_demo(result, ep)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_demo(result: Any, ep: Endpoints) -> None:
+    t = result.timings
+    console.print(_quality_table(result.quality))
+    faults = Table("预置问题", "预置", "检出", "核对", title="预置问题核对（应恰好检出这些，不多不少）")
+    for f in result.faults:
+        faults.add_row(f.kind, ", ".join(f.planted), ", ".join(f.found),
+                       "[green]一致[/green]" if f.exact else "[red]不一致[/red]")
+    console.print(faults)
+    if result.unplanned_failures:
+        console.print(f"[red]意外未通过的检查：{', '.join(result.unplanned_failures)}[/red]")
+    pub_rate = result.events_published / t["publish_s"] if t["publish_s"] else 0
+    proj_n = sum(result.projected.values())
+    proj_rate = proj_n / t["project_s"] if t["project_s"] else 0
+    console.print(
+        f"事件：发布 {result.events_published:,} 条（{pub_rate:,.0f} 条/秒，{t['publish_s']:.1f} 秒）；"
+        f"投影 {proj_n:,} 条（{proj_rate:,.0f} 条/秒，{t['project_s']:.1f} 秒）；"
+        f"质量检查 {t['quality_s']:.1f} 秒；合计 {t['total_s']:.1f} 秒")
+    console.print(f"报告（HTML，可直接用浏览器打开）：{result.report_html}")
+    if ep.embedded:
+        console.print("嵌入式服务仍在运行，可继续执行 `liaison-hub status`、`liaison-hub quality run`；"
+                      "停止请执行 `liaison-hub down`。")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,1 @@
+"""Node-side publishing: the SDK, importers and the demo-city simulator."""

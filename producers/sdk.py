@@ -1,0 +1,127 @@
+"""The node SDK: validate an event, give it a UUIDv7 id, publish it under the node's own
+subject prefix with ``Nats-Msg-Id`` and wait for JetStream's ack, retrying transient failures.
+
+The event id doubles as ``Nats-Msg-Id``, so a retry after a lost ack is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import nats.errors
+import uuid_utils
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from nats.js.errors import APIError, NoStreamResponseError
+
+from schemas.envelope import SCHEMA_VERSION, Envelope, EventRejected, now, validate
+from schemas.events import Payload
+from schemas.regions import node_level, station_region
+from schemas.subjects import STREAM, subject_for
+
+log = logging.getLogger(__name__)
+
+RETRIES = 5
+_TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError, NoStreamResponseError,
+              nats.errors.ConnectionReconnectingError)
+
+
+class PublishFailed(RuntimeError):
+    """The backbone did not store the event after every retry; says what to do next."""
+
+
+def new_event_id() -> str:
+    return str(uuid_utils.uuid7())
+
+
+@dataclass(frozen=True)
+class Published:
+    envelope: Envelope
+    ack: PubAck
+
+
+class NodePublisher:
+    """Publishes the events of one node (city, county or township)."""
+
+    def __init__(self, js: JetStreamContext, node: str, actor: str, *, max_in_flight: int = 512,
+                 timeout: float = 5.0) -> None:
+        node_level(node)
+        self.js = js
+        self.node = node
+        self.actor = actor
+        self.timeout = timeout
+        self._window = asyncio.Semaphore(max_in_flight)
+
+    @classmethod
+    async def connect(cls, url: str, node: str, actor: str, **kw: object) -> NodePublisher:
+        nc = await nats.connect(url, name=f"node-{node}")
+        return cls(nc.jetstream(), node, actor, **kw)  # type: ignore[arg-type]
+
+    def build(self, payload: Payload, occurred_at: datetime, *, recorded_at: datetime | None = None,
+              event_id: str | None = None, correlation_id: str | None = None,
+              causation_id: str | None = None) -> Envelope:
+        """A validated envelope; EventRejected names the event and the field that is wrong."""
+        if not station_region(payload.station_id).startswith(self.node):
+            raise EventRejected(
+                f"station {payload.station_id} is outside node {self.node}'s jurisdiction",
+                event_type=payload.__struct_config__.tag if isinstance(
+                    payload.__struct_config__.tag, str) else None,
+                event_id=event_id, field="payload.station_id")
+        envelope = Envelope(
+            event_id=event_id or new_event_id(), schema_version=SCHEMA_VERSION,
+            occurred_at=occurred_at, recorded_at=recorded_at or now(), origin=self.node,
+            actor=self.actor, payload=payload, correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return validate(envelope)
+
+    async def publish(self, envelope: Envelope) -> PubAck:
+        """Publish one event and wait for the ack; retries transient failures."""
+        from schemas.envelope import encode
+
+        if envelope.origin != self.node:
+            raise EventRejected(f"origin {envelope.origin} is not this node ({self.node})",
+                                event_type=envelope.type, event_id=envelope.event_id, field="origin")
+        subject = subject_for(self.node, envelope.type)
+        data = encode(envelope)
+        headers = {"Nats-Msg-Id": envelope.event_id}
+        delay = 0.2
+        for attempt in range(1, RETRIES + 1):
+            try:
+                async with self._window:
+                    return await self.js.publish(subject, data, timeout=self.timeout, stream=STREAM,
+                                                 headers=dict(headers))
+            except _TRANSIENT as exc:
+                if attempt == RETRIES:
+                    raise PublishFailed(
+                        f"event {envelope.type} {envelope.event_id} was not acknowledged after "
+                        f"{RETRIES} tries ({type(exc).__name__}); check that the NATS server is "
+                        "running (liaison-hub status) and publish the event again: the same "
+                        "event id is stored once") from exc
+                log.warning("publish %s attempt %d failed: %r; retrying", envelope.event_id,
+                            attempt, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 3.0)
+            except APIError as exc:
+                raise PublishFailed(
+                    f"the backbone refused event {envelope.type} {envelope.event_id}: {exc}"
+                ) from exc
+        raise AssertionError("unreachable")
+
+    async def publish_all(self, envelopes: Iterable[Envelope],
+                          on_ack: Callable[[Published], None] | None = None) -> list[Published]:
+        """Publish many, keeping up to ``max_in_flight`` acks outstanding; per-node order is kept
+        on the wire because one connection delivers in order."""
+
+        async def one(env: Envelope) -> Published:
+            done = Published(env, await self.publish(env))
+            if on_ack:
+                on_ack(done)
+            return done
+
+        tasks = [asyncio.create_task(one(env)) for env in envelopes]
+        return list(await asyncio.gather(*tasks))

@@ -1,0 +1,1 @@
+"""Event contracts of the liaison-station hub: envelope, payloads, region codes, subjects."""
