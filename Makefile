@@ -23,7 +23,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/liaison-hub bench
 
 clean:
 	-$(BIN)/liaison-hub down

@@ -17,8 +17,10 @@ def mask_phone(phone: str | None) -> str | None:
     digits = phone.replace(" ", "").replace("-", "")
     if len(digits) <= 4:
         return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7 if len(digits) > 7 else len(digits) - 3) + (
-        digits[-4:] if len(digits) > 7 else ""
+    return (
+        digits[:3]
+        + "*" * (len(digits) - 7 if len(digits) > 7 else len(digits) - 3)
+        + (digits[-4:] if len(digits) > 7 else "")
     )
 
 

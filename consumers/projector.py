@@ -9,6 +9,7 @@ poison event is dead-lettered instead of stalling the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -81,13 +82,19 @@ def _fault(name: str, seq: int) -> None:
         os._exit(137)
 
 
-async def _dead_letter(cur: psycopg.AsyncCursor[Any], msg: Msg, seq: int, stage: str, reason: str,
-                       event_id: str | None, event_type: str | None) -> None:
+async def _dead_letter(
+    cur: psycopg.AsyncCursor[Any],
+    msg: Msg,
+    seq: int,
+    stage: str,
+    reason: str,
+    event_id: str | None,
+    event_type: str | None,
+) -> None:
     await cur.execute(
         """INSERT INTO dead_letters (stream_seq, subject, event_id, event_type, stage, reason, raw,
                deliveries) VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (stream_seq) DO NOTHING""",
-        (seq, msg.subject, event_id, event_type, stage, reason, msg.data,
-         msg.metadata.num_delivered or 1),
+        (seq, msg.subject, event_id, event_type, stage, reason, msg.data, msg.metadata.num_delivered or 1),
     )
 
 
@@ -99,67 +106,95 @@ class Projector:
         self.name = name
 
     async def checkpoint(self) -> int:
-        cur = await self.conn.execute("SELECT stream_seq FROM checkpoints WHERE projector=%s",
-                                      (self.name,))
+        cur = await self.conn.execute("SELECT stream_seq FROM checkpoints WHERE projector=%s", (self.name,))
         row = await cur.fetchone()
         await self.conn.commit()
         return int(row[0]) if row else 0
 
-    async def _apply_one(self, cur: psycopg.AsyncCursor[Any], msg: Msg, seq: int,
-                         stats: BatchStats) -> None:
+    async def _apply_one(
+        self,
+        cur: psycopg.AsyncCursor[Any],
+        ctx: projection.BatchContext,
+        msg: Msg,
+        seq: int,
+        stats: BatchStats,
+    ) -> None:
         try:
             env = decode(msg.data)
         except EventRejected as exc:
             await _dead_letter(cur, msg, seq, "decode", str(exc), exc.event_id, exc.event_type)
             stats.dead_lettered += 1
             return
-        if not await projection.archive(cur, env, seq, msg.subject):
-            await _dead_letter(cur, msg, seq, "duplicate",
-                               f"event {env.event_id} was already archived", env.event_id, env.type)
+        if env.event_id in ctx.archived:
+            await _dead_letter(
+                cur,
+                msg,
+                seq,
+                "duplicate",
+                f"event {env.event_id} was already archived",
+                env.event_id,
+                env.type,
+            )
             stats.duplicates += 1
             return
         try:
-            await projection.apply(cur, env)
+            await projection.apply(cur, ctx, env)
         except ApplyError as exc:
-            # Handlers write nothing before refusing, so only the archive row is undone.
-            await cur.execute("DELETE FROM event_archive WHERE event_id = %s", (env.event_id,))
+            # Handlers refuse before they write: nothing to undo.
             await _dead_letter(cur, msg, seq, "apply", str(exc), env.event_id, env.type)
             stats.dead_lettered += 1
             return
+        await projection.archive(cur, ctx, env, seq, msg.subject)
         stats.applied += 1
         stats.by_type[env.type] = stats.by_type.get(env.type, 0) + 1
+
+    async def _context(
+        self, cur: psycopg.AsyncCursor[Any], msgs: Sequence[tuple[Msg, int]]
+    ) -> projection.BatchContext:
+        envs = []
+        for msg, _ in msgs:
+            with contextlib.suppress(EventRejected):
+                envs.append(decode(msg.data))
+        return await projection.load_context(cur, envs)
 
     async def _apply_batch(self, msgs: Sequence[Msg], isolate: bool) -> BatchStats:
         stats = BatchStats()
         async with self.conn.transaction(), self.conn.cursor() as cur:
             await cur.execute(
-                "INSERT INTO checkpoints (projector, stream_seq) VALUES (%s, 0) "
-                "ON CONFLICT DO NOTHING", (self.name,))
-            await cur.execute("SELECT stream_seq FROM checkpoints WHERE projector=%s FOR UPDATE",
-                              (self.name,))
+                "INSERT INTO checkpoints (projector, stream_seq) VALUES (%s, 0) ON CONFLICT DO NOTHING",
+                (self.name,),
+            )
+            await cur.execute(
+                "SELECT stream_seq FROM checkpoints WHERE projector=%s FOR UPDATE", (self.name,)
+            )
             row = await cur.fetchone()
             done = int(row[0]) if row else 0
             stats.last_seq = done
-            for msg in msgs:
-                seq = msg.metadata.sequence.stream
-                if seq <= done:
-                    continue  # applied and committed before; its ack was lost
-                _fault("HUB_FAULT_CRASH_BEFORE_COMMIT_AT_SEQ", seq)
-                if not isolate:
-                    await self._apply_one(cur, msg, seq, stats)
-                else:
+            # Already applied and committed ones are redeliveries whose ack was lost.
+            todo = [(m, m.metadata.sequence.stream) for m in msgs if m.metadata.sequence.stream > done]
+            ctx = await self._context(cur, todo)
+            if not isolate:
+                async with self.conn.pipeline():
+                    for msg, seq in todo:
+                        _fault("HUB_FAULT_CRASH_BEFORE_COMMIT_AT_SEQ", seq)
+                        await self._apply_one(cur, ctx, msg, seq, stats)
+                        stats.last_seq = seq
+            else:
+                for i, (msg, seq) in enumerate(todo):
                     try:
                         async with self.conn.transaction():
-                            await self._apply_one(cur, msg, seq, stats)
+                            await self._apply_one(cur, ctx, msg, seq, stats)
                     except psycopg.OperationalError:
                         raise
                     except psycopg.Error as exc:
-                        await _dead_letter(cur, msg, seq, "apply", f"database refused: {exc}",
-                                           None, None)
+                        await _dead_letter(cur, msg, seq, "apply", f"database refused: {exc}", None, None)
                         stats.dead_lettered += 1
-                stats.last_seq = max(stats.last_seq, seq)
-            await cur.execute("UPDATE checkpoints SET stream_seq=%s WHERE projector=%s",
-                              (stats.last_seq, self.name))
+                        # The savepoint undid the writes; re-read what the rest depends on.
+                        ctx = await self._context(cur, todo[i + 1 :])
+                    stats.last_seq = seq
+            await cur.execute(
+                "UPDATE checkpoints SET stream_seq=%s WHERE projector=%s", (stats.last_seq, self.name)
+            )
         return stats
 
     async def handle(self, msgs: Sequence[Msg]) -> BatchStats:
@@ -191,11 +226,18 @@ async def ensure_consumer(js: JetStreamContext, durable: str = DURABLE) -> None:
     await js.add_consumer(STREAM, config=consumer_config(durable))
 
 
-async def run(js: JetStreamContext, conn: AsyncConnection[Any], *, durable: str = DURABLE,
-              checkpoint_name: str | None = None, until_caught_up: bool = True, batch: int = BATCH,
-              stop_at_seq: int | None = None,
-              on_batch: Callable[[BatchStats, int], None] | None = None,
-              stop: asyncio.Event | None = None) -> BatchStats:
+async def run(
+    js: JetStreamContext,
+    conn: AsyncConnection[Any],
+    *,
+    durable: str = DURABLE,
+    checkpoint_name: str | None = None,
+    until_caught_up: bool = True,
+    batch: int = BATCH,
+    stop_at_seq: int | None = None,
+    on_batch: Callable[[BatchStats, int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> BatchStats:
     """Consume until the consumer has nothing pending, ``stop_at_seq`` is reached or ``stop`` is set."""
     projector = Projector(conn, checkpoint_name or durable)
     sub = await js.pull_subscribe_bind(durable=durable, stream=STREAM)
@@ -229,7 +271,5 @@ async def run(js: JetStreamContext, conn: AsyncConnection[Any], *, durable: str 
 
 
 async def delete_consumer(js: JetStreamContext, durable: str) -> None:
-    try:
+    with contextlib.suppress(NotFoundError):
         await js.delete_consumer(STREAM, durable)
-    except NotFoundError:
-        pass

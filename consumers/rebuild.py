@@ -44,7 +44,9 @@ class RebuildReport:
 async def _columns(conn: Any, schema: str, table: str) -> list[str]:
     cur = await conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema=%s AND table_name=%s"
-        " ORDER BY ordinal_position", (schema, table))
+        " ORDER BY ordinal_position",
+        (schema, table),
+    )
     return [r[0] for r in await cur.fetchall() if r[0] not in _NOT_COMPARED]
 
 
@@ -77,8 +79,9 @@ async def rebuild(js: JetStreamContext, url: str, schema: str = "rebuild") -> Re
     await projector.ensure_consumer(js, durable)
     try:
         async with await connect(url, schema) as conn:
-            stats = await projector.run(js, conn, durable=durable, checkpoint_name=projector.DURABLE,
-                                        stop_at_seq=up_to)
+            stats = await projector.run(
+                js, conn, durable=durable, checkpoint_name=projector.DURABLE, stop_at_seq=up_to
+            )
     finally:
         await projector.delete_consumer(js, durable)
     report = RebuildReport(schema, up_to, stats.applied + stats.dead_lettered + stats.duplicates)

@@ -11,8 +11,16 @@ from psycopg import AsyncConnection, sql
 
 LIVE_SCHEMA = "projection"
 PROJECTION_TABLES = (
-    "stations", "staff", "disclosures", "deputies", "enrolments", "visits", "receptions",
-    "opinions", "event_archive", "dead_letters",
+    "stations",
+    "staff",
+    "disclosures",
+    "deputies",
+    "enrolments",
+    "visits",
+    "receptions",
+    "opinions",
+    "event_archive",
+    "dead_letters",
 )
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -25,8 +33,11 @@ def _check_schema(schema: str) -> str:
 
 def migration_sql() -> list[str]:
     folder = resources.files("consumers").joinpath("migrations")
-    return [f.read_text(encoding="utf-8") for f in sorted(folder.iterdir(), key=lambda f: f.name)
-            if f.name.endswith(".sql")]
+    return [
+        f.read_text(encoding="utf-8")
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".sql")
+    ]
 
 
 async def connect(url: str, schema: str = LIVE_SCHEMA) -> AsyncConnection[Any]:
@@ -53,8 +64,9 @@ async def migrate(url: str, schema: str = LIVE_SCHEMA, *, fresh: bool = False) -
 
 
 def sync_connect(url: str, schema: str = LIVE_SCHEMA) -> psycopg.Connection[Any]:
-    return psycopg.connect(url, options=f"-c search_path={_check_schema(schema)}",
-                           application_name="liaison-hub")
+    return psycopg.connect(
+        url, options=f"-c search_path={_check_schema(schema)}", application_name="liaison-hub"
+    )
 
 
 async def table_counts(conn: AsyncConnection[Any]) -> dict[str, int]:

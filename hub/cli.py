@@ -21,14 +21,15 @@ from hub import embedded
 from hub.config import load_settings
 from hub.runtime import Endpoints, NotRunning, backbone, endpoints, prepare
 
-app = typer.Typer(help="人大代表联络站数据中枢（liaison-station data hub）", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="人大代表联络站数据中枢（liaison-station data hub）", no_args_is_help=True, add_completion=False
+)
 schema_app = typer.Typer(help="事件契约：JSON Schema 导出")
 quality_app = typer.Typer(help="数据质量检查（条例第十条）")
 app.add_typer(schema_app, name="schema")
 app.add_typer(quality_app, name="quality")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="在标准输出打印一个 JSON 文档")]
 
@@ -48,8 +49,10 @@ def _endpoints(start: bool) -> Endpoints:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     except embedded.ServiceError as exc:
-        console.print(f"[red]嵌入式服务启动失败：{exc}[/red]\n请查看数据目录下的日志，或执行 "
-                      "`liaison-hub down` 后重试。")
+        console.print(
+            f"[red]嵌入式服务启动失败：{exc}[/red]\n请查看数据目录下的日志，或执行 "
+            "`liaison-hub down` 后重试。"
+        )
         raise typer.Exit(2) from exc
 
 
@@ -83,18 +86,24 @@ def status(as_json: JsonOpt = False) -> None:
         _emit_json(doc)
         return
     s = doc["stream"]
-    console.print(f"事件流 {s['stream']}：{s['messages']:,} 条消息，最后序号 {s['last_seq']}；"
-                  f"投影检查点 {doc['checkpoint']}；待投影 {s.get('projector_pending')}")
+    console.print(
+        f"事件流 {s['stream']}：{s['messages']:,} 条消息，最后序号 {s['last_seq']}；"
+        f"投影检查点 {doc['checkpoint']}；待投影 {s.get('projector_pending')}"
+    )
     table = Table("表", "行数", title="投影表")
     for name, n in doc["tables"].items():
         table.add_row(name, f"{n:,}")
     console.print(table)
     if doc["dead_letters"]:
-        console.print(f"[yellow]死信 {len(doc['dead_letters'])} 条[/yellow]（liaison-hub status --json 查看原因）")
+        console.print(
+            f"[yellow]死信 {len(doc['dead_letters'])} 条[/yellow]（liaison-hub status --json 查看原因）"
+        )
 
 
 @schema_app.command("export")
-def schema_export(out: Annotated[Path | None, typer.Option(help="写入文件；缺省打印到标准输出")] = None) -> None:
+def schema_export(
+    out: Annotated[Path | None, typer.Option(help="写入文件；缺省打印到标准输出")] = None,
+) -> None:
     """导出事件信封的 JSON Schema，供非 Python 节点服务使用。"""
     from schemas.jsonschema import envelope_schema
 
@@ -147,9 +156,22 @@ def publish(
         console.print(f"[red]发布失败[/red] {f}")
     published = len(good) - len(failed)
     if as_json:
-        _emit_json({"published": published, "rejected": [
-            {"line": e.line, "event_type": e.error.event_type, "event_id": e.error.event_id,
-             "field": e.error.field, "reason": e.error.reason} for e in bad], "failed": failed})
+        _emit_json(
+            {
+                "published": published,
+                "rejected": [
+                    {
+                        "line": e.line,
+                        "event_type": e.error.event_type,
+                        "event_id": e.error.event_id,
+                        "field": e.error.field,
+                        "reason": e.error.reason,
+                    }
+                    for e in bad
+                ],
+                "failed": failed,
+            }
+        )
     console.print(f"已发布 {published} 条，拒绝 {len(bad)} 条，发布失败 {len(failed)} 条。")
     if bad or failed:
         raise typer.Exit(1)
@@ -165,18 +187,20 @@ def project(follow: Annotated[bool, typer.Option(help="持续运行（否则追�
     _run(prepare(ep))
 
     async def go() -> projector.BatchStats:
-        async with backbone(ep.nats_url) as (_, js):
-            async with await connect(ep.database_url, LIVE_SCHEMA) as conn:
-                return await projector.run(js, conn, until_caught_up=not follow)
+        async with backbone(ep.nats_url) as (_, js), await connect(ep.database_url, LIVE_SCHEMA) as conn:
+            return await projector.run(js, conn, until_caught_up=not follow)
 
     stats = _run(go())
-    console.print(f"投影完成：应用 {stats.applied:,} 条，死信 {stats.dead_lettered}，重复 {stats.duplicates}，"
-                  f"检查点 {stats.last_seq}")
+    console.print(
+        f"投影完成：应用 {stats.applied:,} 条，死信 {stats.dead_lettered}，重复 {stats.duplicates}，"
+        f"检查点 {stats.last_seq}"
+    )
 
 
 @app.command()
-def rebuild(as_json: JsonOpt = False,
-            schema: Annotated[str, typer.Option(help="重建到的新模式名")] = "rebuild") -> None:
+def rebuild(
+    as_json: JsonOpt = False, schema: Annotated[str, typer.Option(help="重建到的新模式名")] = "rebuild"
+) -> None:
     """从事件流重放到新表，并与在线投影逐表比对。"""
     from consumers.rebuild import rebuild as do_rebuild
 
@@ -189,21 +213,44 @@ def rebuild(as_json: JsonOpt = False,
 
     with console.status("正在从事件流重放…"):
         report = _run(go())
-    doc = {"schema": report.schema, "up_to_seq": report.up_to_seq, "replayed": report.replayed,
-           "equal": report.equal, "tables": [
-               {"table": t.table, "live_rows": t.live_rows, "rebuilt_rows": t.rebuilt_rows,
-                "only_live": t.only_live, "only_rebuilt": t.only_rebuilt, "equal": t.equal}
-               for t in report.tables]}
+    doc = {
+        "schema": report.schema,
+        "up_to_seq": report.up_to_seq,
+        "replayed": report.replayed,
+        "equal": report.equal,
+        "tables": [
+            {
+                "table": t.table,
+                "live_rows": t.live_rows,
+                "rebuilt_rows": t.rebuilt_rows,
+                "only_live": t.only_live,
+                "only_rebuilt": t.only_rebuilt,
+                "equal": t.equal,
+            }
+            for t in report.tables
+        ],
+    }
     if as_json:
         _emit_json(doc)
     else:
-        table = Table("表", "在线", "重建", "仅在线", "仅重建", "一致", title=f"重建至序号 {report.up_to_seq}")
+        table = Table(
+            "表", "在线", "重建", "仅在线", "仅重建", "一致", title=f"重建至序号 {report.up_to_seq}"
+        )
         for t in report.tables:
-            table.add_row(t.table, str(t.live_rows), str(t.rebuilt_rows), str(t.only_live),
-                          str(t.only_rebuilt), "是" if t.equal else "[red]否[/red]")
+            table.add_row(
+                t.table,
+                str(t.live_rows),
+                str(t.rebuilt_rows),
+                str(t.only_live),
+                str(t.only_rebuilt),
+                "是" if t.equal else "[red]否[/red]",
+            )
         console.print(table)
-        console.print("[green]重建结果与在线投影一致。[/green]" if report.equal
-                      else "[red]重建结果与在线投影不一致。[/red]")
+        console.print(
+            "[green]重建结果与在线投影一致。[/green]"
+            if report.equal
+            else "[red]重建结果与在线投影不一致。[/red]"
+        )
     if not report.equal:
         raise typer.Exit(1)
 
@@ -211,9 +258,13 @@ def rebuild(as_json: JsonOpt = False,
 def _quality_table(doc: dict[str, Any]) -> Table:
     table = Table("维度", "检查项", "条款", "结果", "异常数", title="数据质量检查")
     for c in doc["checks"]:
-        table.add_row(c["dimension"], c["title_zh"], c.get("article") or "",
-                      "[green]通过[/green]" if c["success"] else "[red]未通过[/red]",
-                      str(c["unexpected_count"]))
+        table.add_row(
+            c["dimension"],
+            c["title_zh"],
+            c.get("article") or "",
+            "[green]通过[/green]" if c["success"] else "[red]未通过[/red]",
+            str(c["unexpected_count"]),
+        )
     return table
 
 
@@ -225,9 +276,8 @@ def quality_run(
     """运行一次数据质量检查，结果存入 PostgreSQL 并生成 HTML 与 JSON 报告。"""
     from datetime import date
 
-    from quality.runner import run_quality, to_json
-
     from hub.status import collect
+    from quality.runner import run_quality, to_json
 
     settings = load_settings()
     ep = _endpoints(start=False)
@@ -237,8 +287,13 @@ def quality_run(
         year = _latest_year(ep) or date.today().year
     as_of = min(date.today(), date(year, 12, 31))
     with console.status("正在检查数据质量…"):
-        run = run_quality(ep.database_url, stream_count=status_doc["stream"]["messages"], year=year,
-                          as_of=as_of, reports_dir=settings.reports_dir)
+        run = run_quality(
+            ep.database_url,
+            stream_count=status_doc["stream"]["messages"],
+            year=year,
+            as_of=as_of,
+            reports_dir=settings.reports_dir,
+        )
     doc = to_json(run)
     if as_json:
         _emit_json(doc)
@@ -271,15 +326,30 @@ def demo(
     result = _run(run_demo(ep, settings.reports_dir, console, opinions=opinions))
     ok = result.faults_exact and not result.unplanned_failures
     if as_json:
-        _emit_json({
-            "ok": ok, "timings": result.timings, "events_planned": result.events_planned,
-            "events_published": result.events_published,
-            "foreign_published": result.foreign_published, "projected": result.projected,
-            "status": result.status, "quality": result.quality, "report_html": result.report_html,
-            "planted_faults": [{"kind": f.kind, "check": f.check_id, "planted": f.planted,
-                                "found": f.found, "exact": f.exact} for f in result.faults],
-            "unplanned_failures": result.unplanned_failures,
-        })
+        _emit_json(
+            {
+                "ok": ok,
+                "timings": result.timings,
+                "events_planned": result.events_planned,
+                "events_published": result.events_published,
+                "foreign_published": result.foreign_published,
+                "projected": result.projected,
+                "status": result.status,
+                "quality": result.quality,
+                "report_html": result.report_html,
+                "planted_faults": [
+                    {
+                        "kind": f.kind,
+                        "check": f.check_id,
+                        "planted": f.planted,
+                        "found": f.found,
+                        "exact": f.exact,
+                    }
+                    for f in result.faults
+                ],
+                "unplanned_failures": result.unplanned_failures,
+            }
+        )
     else:
         _print_demo(result, ep)
     if not ok:
@@ -291,8 +361,12 @@ def _print_demo(result: Any, ep: Endpoints) -> None:
     console.print(_quality_table(result.quality))
     faults = Table("预置问题", "预置", "检出", "核对", title="预置问题核对（应恰好检出这些，不多不少）")
     for f in result.faults:
-        faults.add_row(f.kind, ", ".join(f.planted), ", ".join(f.found),
-                       "[green]一致[/green]" if f.exact else "[red]不一致[/red]")
+        faults.add_row(
+            f.kind,
+            ", ".join(f.planted),
+            ", ".join(f.found),
+            "[green]一致[/green]" if f.exact else "[red]不一致[/red]",
+        )
     console.print(faults)
     if result.unplanned_failures:
         console.print(f"[red]意外未通过的检查：{', '.join(result.unplanned_failures)}[/red]")
@@ -302,13 +376,37 @@ def _print_demo(result: Any, ep: Endpoints) -> None:
     console.print(
         f"事件：发布 {result.events_published:,} 条（{pub_rate:,.0f} 条/秒，{t['publish_s']:.1f} 秒）；"
         f"投影 {proj_n:,} 条（{proj_rate:,.0f} 条/秒，{t['project_s']:.1f} 秒）；"
-        f"质量检查 {t['quality_s']:.1f} 秒；合计 {t['total_s']:.1f} 秒")
+        f"质量检查 {t['quality_s']:.1f} 秒；合计 {t['total_s']:.1f} 秒"
+    )
     console.print(f"报告（HTML，可直接用浏览器打开）：{result.report_html}")
     if ep.embedded:
-        console.print("嵌入式服务仍在运行，可继续执行 `liaison-hub status`、`liaison-hub quality run`；"
-                      "停止请执行 `liaison-hub down`。")
+        console.print(
+            "嵌入式服务仍在运行，可继续执行 `liaison-hub status`、`liaison-hub quality run`；"
+            "停止请执行 `liaison-hub down`。"
+        )
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()
+
+
+@app.command()
+def bench(
+    events: Annotated[int, typer.Option(help="事件数")] = 20_000,
+    as_json: JsonOpt = False,
+) -> None:
+    """性能基准：原始上限（nats-py 发布/拉取、psycopg COPY）与本系统流水线同场测量，打印比值。"""
+    from hub.bench import run_bench
+
+    with console.status(f"在临时嵌入式服务上测量 {events:,} 个事件…"):
+        doc = _run(run_bench(events))
+    if as_json:
+        _emit_json(doc)
+        return
+    table = Table("测量项", "数量", "秒", "条/秒", title=f"基准（{doc['events']:,} 个事件，同一次运行）")
+    for f in doc["figures"]:
+        table.add_row(f["name"], f"{f['count']:,}", f"{f['seconds']:.2f}", f"{f['per_second']:,}")
+    console.print(table)
+    for k, v in doc["ratios"].items():
+        console.print(f"  {k} = {v:.2f}")

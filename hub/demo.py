@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from producers.simulator import PlantedFaults, Simulation, simulate
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -18,6 +17,7 @@ from hub.provision import reset_stream
 from hub.publishing import publish_foreign, publish_phases
 from hub.runtime import Endpoints, backbone
 from hub.status import collect
+from producers.simulator import PlantedFaults, Simulation, simulate
 
 
 @dataclass
@@ -26,10 +26,11 @@ class FaultMatch:
     check_id: str
     planted: list[str]
     found: list[str]
+    exact: bool
 
-    @property
-    def exact(self) -> bool:
-        return sorted(self.planted) == sorted(self.found)
+
+def _match(kind: str, check_id: str, planted: list[str], found: list[str]) -> FaultMatch:
+    return FaultMatch(kind, check_id, planted, found, sorted(planted) == sorted(found))
 
 
 @dataclass
@@ -51,14 +52,23 @@ class DemoResult:
     @property
     def unplanned_failures(self) -> list[str]:
         planted_checks = {f.check_id for f in self.faults}
-        return [c["id"] for c in self.quality.get("checks", [])
-                if not c["success"] and c["id"] not in planted_checks]
+        return [
+            c["id"]
+            for c in self.quality.get("checks", [])
+            if not c["success"] and c["id"] not in planted_checks
+        ]
 
 
 def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console,
-                    transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def match_faults(faults: PlantedFaults, checks: dict[str, dict[str, Any]]) -> list[FaultMatch]:
@@ -77,23 +87,29 @@ def match_faults(faults: PlantedFaults, checks: dict[str, dict[str, Any]]) -> li
         return int(checks.get(check_id, {}).get("unexpected_count", 0))
 
     return [
-        FaultMatch("代表进站次数不足（第十二条）", ART12_VISIT_MINIMUMS,
-                   list(faults.deputies_under_minimum),
-                   [str(s["deputy_id"]) for s in samples(ART12_VISIT_MINIMUMS)]),
-        FaultMatch("缺少当月主题接待活动（第十四条）", ART14_MONTHLY_RECEPTIONS,
-                   [f"{s}@{m}" for s, m in faults.missing_receptions],
-                   [f"{s['station_id']}@{s['month']}" for s in samples(ART14_MONTHLY_RECEPTIONS)]),
-        FaultMatch("公示信息不全（第十一条）", ART11_DISCLOSURES,
-                   list(faults.incomplete_disclosures),
-                   [str(s["station_id"]) for s in samples(ART11_DISCLOSURES)]),
-        FaultMatch("无法解码的外来消息（死信）", DEAD_LETTERS,
-                   [str(i) for i in range(len(faults.undecodable))],
-                   [str(i) for i in range(count(DEAD_LETTERS))]),
+        _match("代表进站次数不足（第十二条）", ART12_VISIT_MINIMUMS, list(faults.deputies_under_minimum),
+               [str(s["deputy_id"]) for s in samples(ART12_VISIT_MINIMUMS)]),
+        _match("缺少当月主题接待活动（第十四条）", ART14_MONTHLY_RECEPTIONS,
+               [f"{s}@{m}" for s, m in faults.missing_receptions],
+               [f"{s['station_id']}@{s['month']}" for s in samples(ART14_MONTHLY_RECEPTIONS)]),
+        _match("公示信息不全（第十一条）", ART11_DISCLOSURES, list(faults.incomplete_disclosures),
+               [str(s["station_id"]) for s in samples(ART11_DISCLOSURES)]),
+        # Foreign messages carry no id of ours: match them by count, show what each was.
+        FaultMatch("外来发布者的无法解码消息（死信）", DEAD_LETTERS, list(faults.undecodable),
+                   [f"序号 {s.get('stream_seq')}" for s in samples(DEAD_LETTERS)],
+                   count(DEAD_LETTERS) == len(faults.undecodable)),
     ]
 
 
-async def run_demo(ep: Endpoints, reports_dir: Any, console: Console, *, opinions: int = 11_000,
-                   counties: int = 3, year: int = 2025) -> DemoResult:
+async def run_demo(
+    ep: Endpoints,
+    reports_dir: Any,
+    console: Console,
+    *,
+    opinions: int = 11_000,
+    counties: int = 3,
+    year: int = 2025,
+) -> DemoResult:
     from quality.runner import run_quality, to_json
 
     result = DemoResult()
@@ -108,8 +124,10 @@ async def run_demo(ep: Endpoints, reports_dir: Any, console: Console, *, opinion
         sim: Simulation = simulate(counties=counties, year=year, opinions=opinions)
         result.timings["simulate_s"] = time.perf_counter() - t
     result.events_planned = sim.event_count()
-    console.print(f"模拟：{len(sim.nodes)} 个节点，{result.events_planned:,} 个事件，"
-                  f"另有 {len(sim.foreign_messages)} 条外来发布者的消息")
+    console.print(
+        f"模拟：{len(sim.nodes)} 个节点，{result.events_planned:,} 个事件，"
+        f"另有 {len(sim.foreign_messages)} 条外来发布者的消息"
+    )
 
     with _progress(console) as progress:
         task = progress.add_task("发布事件（各节点 SDK）", total=result.events_planned, rate="")
@@ -135,18 +153,25 @@ async def run_demo(ep: Endpoints, reports_dir: Any, console: Console, *, opinion
             elapsed = time.perf_counter() - t
             progress.update(ptask, rate=f"{progress.tasks[ptask].completed / elapsed:,.0f} 条/秒")
 
-        async with backbone(ep.nats_url) as (_, js):
-            async with await connect(ep.database_url, LIVE_SCHEMA) as conn:
-                stats = await projector.run(js, conn, on_batch=batch_done)
+        async with backbone(ep.nats_url) as (_, js), await connect(ep.database_url, LIVE_SCHEMA) as conn:
+            stats = await projector.run(js, conn, on_batch=batch_done)
         result.timings["project_s"] = time.perf_counter() - t
-        result.projected = {"applied": stats.applied, "dead_lettered": stats.dead_lettered,
-                            "duplicates": stats.duplicates}
+        result.projected = {
+            "applied": stats.applied,
+            "dead_lettered": stats.dead_lettered,
+            "duplicates": stats.duplicates,
+        }
 
     result.status = await collect(ep)
     with console.status("数据质量检查（Great Expectations）…"):
         t = time.perf_counter()
-        run = run_quality(ep.database_url, stream_count=result.status["stream"]["messages"],
-                          year=sim.year, as_of=date(sim.year, 12, 31), reports_dir=reports_dir)
+        run = run_quality(
+            ep.database_url,
+            stream_count=result.status["stream"]["messages"],
+            year=sim.year,
+            as_of=date(sim.year, 12, 31),
+            reports_dir=reports_dir,
+        )
         result.timings["quality_s"] = time.perf_counter() - t
     result.quality = to_json(run)
     result.report_html = str(run.html_path)

@@ -6,6 +6,7 @@ commands find them through ``<home>/services.json``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -69,8 +70,10 @@ def _wait_port(port: int, what: str, log: Path, timeout: float = 30.0) -> None:
 
 
 def nats_server_binary() -> Path:
-    candidates = [Path(sysconfig.get_path("scripts")) / "nats-server",
-                  Path(sys.executable).parent / "nats-server"]
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
     for c in candidates:
         if c.exists():
             return c
@@ -101,8 +104,11 @@ def _pg_user() -> str | None:
     try:
         pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        PG_SYSTEM_USER], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+            check=True,
+            capture_output=True,
+        )
     return PG_SYSTEM_USER
 
 
@@ -115,8 +121,14 @@ def _open_path_to(path: Path) -> None:
 
 def _run_pg(tool: str, args: list[str], user: str | None, timeout: float = 60) -> None:
     cmd = [str(postgres_bin_dir() / tool), *args]
-    result = subprocess.run(cmd, user=user, capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})
+    result = subprocess.run(
+        cmd,
+        user=user,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
+    )
     if result.returncode != 0:
         raise ServiceError(f"{tool} failed ({result.returncode}): {result.stderr or result.stdout}")
 
@@ -145,8 +157,12 @@ class NatsProcess:
             "}\n"
         )
         with self.log.open("ab") as log:
-            proc = subprocess.Popen([str(nats_server_binary()), "-c", str(conf)], stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [str(nats_server_binary()), "-c", str(conf)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _wait_port(port, "nats-server", self.log)
         return port, monitor_port, proc.pid
 
@@ -175,13 +191,17 @@ class PostgresProcess:
             return
         self.data.mkdir(exist_ok=True)
         self._own(self.data)
-        _run_pg("initdb", ["-D", str(self.data), "--auth=trust", "--encoding=UTF8",
-                           "--locale=C.UTF-8", "-U", "postgres"], self.user)
+        _run_pg(
+            "initdb",
+            ["-D", str(self.data), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres"],
+            self.user,
+        )
         # Projections are rebuildable from the stream; trade durability of the
         # last few ms for throughput, as the stream is the source of truth.
         with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write("\nsynchronous_commit = off\nmax_connections = 50\n"
-                       "shared_buffers = 256MB\nfsync = on\n")
+            conf.write(
+                "\nsynchronous_commit = off\nmax_connections = 50\nshared_buffers = 256MB\nfsync = on\n"
+            )
 
     def running_port(self) -> int | None:
         pid_file = self.data / "postmaster.pid"
@@ -204,8 +224,23 @@ class PostgresProcess:
         if not self.log.exists():
             self.log.touch()
         self._own(self.log)
-        _run_pg("pg_ctl", ["-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                           "-o", f"-p {port} -h 127.0.0.1 -k {self.data}", "start"], self.user, 90)
+        _run_pg(
+            "pg_ctl",
+            [
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {port} -h 127.0.0.1 -k {self.data}",
+                "start",
+            ],
+            self.user,
+            90,
+        )
         _wait_port(port, "postgres", self.log)
         self._create_database(port)
         return port
@@ -221,10 +256,8 @@ class PostgresProcess:
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(ServiceError):
                 _run_pg("pg_ctl", ["-D", str(self.data), "-m", "fast", "-w", "stop"], self.user)
-            except ServiceError:
-                pass
 
 
 def _state_file(home: Path) -> Path:
@@ -278,8 +311,7 @@ def up(home: Path) -> ServiceState:
     down(home)
     pg_port = PostgresProcess(home / "postgres").start()
     nats_port, monitor_port, pid = NatsProcess(home / "nats").start()
-    state = ServiceState(nats_port=nats_port, nats_monitor_port=monitor_port, nats_pid=pid,
-                         pg_port=pg_port)
+    state = ServiceState(nats_port=nats_port, nats_monitor_port=monitor_port, nats_pid=pid, pg_port=pg_port)
     _state_file(home).write_text(json.dumps(asdict(state)))
     return state
 

@@ -6,6 +6,8 @@ code on start-up, the second does not update an existing durable's config.
 
 from __future__ import annotations
 
+import contextlib
+
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -45,7 +47,10 @@ async def ensure_stream(js: JetStreamContext) -> str:
         return "created"
     have = info.config
     if (have.subjects, have.max_age, have.duplicate_window, have.storage) != (
-        wanted.subjects, wanted.max_age, wanted.duplicate_window, wanted.storage
+        wanted.subjects,
+        wanted.max_age,
+        wanted.duplicate_window,
+        wanted.storage,
     ):
         await js.update_stream(wanted)
         return "updated"
@@ -59,8 +64,6 @@ async def provision(js: JetStreamContext) -> None:
 
 async def reset_stream(js: JetStreamContext) -> None:
     """Drop every event (demo reset); the stream and consumer are provisioned again."""
-    try:
+    with contextlib.suppress(NotFoundError):
         await js.delete_stream(STREAM)
-    except NotFoundError:
-        pass
     await provision(js)

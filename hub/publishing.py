@@ -7,18 +7,21 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import nats
-from producers.simulator import PlannedEvent
 
 from producers.sdk import NodePublisher
+from producers.simulator import PlannedEvent
 
 
-async def publish_phases(nats_url: str, phases: Sequence[Sequence[PlannedEvent]], actor: str,
-                         on_ack: Callable[[int], None]) -> int:
+async def publish_phases(
+    nats_url: str, phases: Sequence[Sequence[PlannedEvent]], actor: str, on_ack: Callable[[int], None]
+) -> int:
     """Each phase is fully acknowledged before the next starts; returns events stored."""
     nodes = sorted({e.node for phase in phases for e in phase})
     conns = await asyncio.gather(*(nats.connect(nats_url, name=f"node-{n}") for n in nodes))
-    publishers = {n: NodePublisher(c.jetstream(timeout=10), n, f"{actor}@{n}", max_in_flight=256)
-                  for n, c in zip(nodes, conns, strict=True)}
+    publishers = {
+        n: NodePublisher(c.jetstream(timeout=10), n, f"{actor}@{n}", max_in_flight=256)
+        for n, c in zip(nodes, conns, strict=True)
+    }
     stored = 0
     try:
         for phase in phases:

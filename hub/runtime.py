@@ -40,8 +40,7 @@ def endpoints(settings: Settings, *, start: bool) -> Endpoints:
                 "或设置 HUB_NATS_URL 与 HUB_DATABASE_URL 指向外部服务器。"
             )
         state = embedded.up(settings.home)
-    return Endpoints(settings.nats_url or state.nats_url,
-                     settings.database_url or state.database_url, True)
+    return Endpoints(settings.nats_url or state.nats_url, settings.database_url or state.database_url, True)
 
 
 @asynccontextmanager

@@ -19,8 +19,11 @@ async def stream_position(ep: Endpoints) -> dict[str, Any]:
         except NotFoundError:
             return {"stream": STREAM, "exists": False, "messages": 0, "last_seq": 0}
         out: dict[str, Any] = {
-            "stream": STREAM, "exists": True, "messages": info.state.messages,
-            "first_seq": info.state.first_seq, "last_seq": info.state.last_seq,
+            "stream": STREAM,
+            "exists": True,
+            "messages": info.state.messages,
+            "first_seq": info.state.first_seq,
+            "last_seq": info.state.last_seq,
             "bytes": info.state.bytes,
         }
         try:
@@ -34,8 +37,11 @@ async def stream_position(ep: Endpoints) -> dict[str, Any]:
 
 async def collect(ep: Endpoints) -> dict[str, Any]:
     """One JSON-able document: stream, checkpoint, counts per table and per event type."""
-    status: dict[str, Any] = {"nats_url": ep.nats_url, "embedded": ep.embedded,
-                              "stream": await stream_position(ep)}
+    status: dict[str, Any] = {
+        "nats_url": ep.nats_url,
+        "embedded": ep.embedded,
+        "stream": await stream_position(ep),
+    }
     async with await connect(ep.database_url, LIVE_SCHEMA) as conn:
         status["tables"] = await table_counts(conn)
         cur = await conn.execute("SELECT type, count(*) FROM event_archive GROUP BY type ORDER BY type")
@@ -45,7 +51,8 @@ async def collect(ep: Endpoints) -> dict[str, Any]:
         status["checkpoint"] = int(row[0]) if row else 0
         cur = await conn.execute(
             "SELECT stream_seq, subject, stage, event_type, reason FROM dead_letters "
-            "WHERE stage <> 'duplicate' ORDER BY stream_seq LIMIT 50")
+            "WHERE stage <> 'duplicate' ORDER BY stream_seq LIMIT 50"
+        )
         status["dead_letters"] = [
             {"stream_seq": s, "subject": subj, "stage": st, "event_type": et, "reason": r}
             for s, subj, st, et, r in await cur.fetchall()

@@ -37,18 +37,25 @@ def parse_line(text: str, node: str, line: int) -> LineEvent | LineError:
     try:
         raw: Any = msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
-        return LineError(line, EventRejected(f"not valid JSON ({exc})", event_type=None,
-                                             event_id=None, field=None))
+        return LineError(
+            line, EventRejected(f"not valid JSON ({exc})", event_type=None, event_id=None, field=None)
+        )
     if not isinstance(raw, dict):
-        return LineError(line, EventRejected("a line must be a JSON object", event_type=None,
-                                             event_id=None, field=None))
+        return LineError(
+            line, EventRejected("a line must be a JSON object", event_type=None, event_id=None, field=None)
+        )
     payload = raw.get("payload")
     event_type = payload.get("type") if isinstance(payload, dict) else None
     if raw.get("origin", node) != node:
-        return LineError(line, EventRejected(
-            f"`origin` {raw['origin']} is not the publishing node {node}",
-            event_type=event_type if isinstance(event_type, str) else None,
-            event_id=raw.get("event_id"), field="origin"))
+        return LineError(
+            line,
+            EventRejected(
+                f"`origin` {raw['origin']} is not the publishing node {node}",
+                event_type=event_type if isinstance(event_type, str) else None,
+                event_id=raw.get("event_id"),
+                field="origin",
+            ),
+        )
     raw.setdefault("event_id", new_event_id())
     raw.setdefault("schema_version", SCHEMA_VERSION)
     raw.setdefault("recorded_at", now().isoformat())

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import nats.errors
 import uuid_utils
@@ -19,15 +20,19 @@ from nats.js.api import PubAck
 from nats.js.errors import APIError, NoStreamResponseError
 
 from schemas.envelope import SCHEMA_VERSION, Envelope, EventRejected, now, validate
-from schemas.events import Payload
+from schemas.events import AnyPayload, Payload
 from schemas.regions import node_level, station_region
 from schemas.subjects import STREAM, subject_for
 
 log = logging.getLogger(__name__)
 
 RETRIES = 5
-_TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError, NoStreamResponseError,
-              nats.errors.ConnectionReconnectingError)
+_TRANSIENT = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    NoStreamResponseError,
+    nats.errors.ConnectionReconnectingError,
+)
 
 
 class PublishFailed(RuntimeError):
@@ -47,8 +52,9 @@ class Published:
 class NodePublisher:
     """Publishes the events of one node (city, county or township)."""
 
-    def __init__(self, js: JetStreamContext, node: str, actor: str, *, max_in_flight: int = 512,
-                 timeout: float = 5.0) -> None:
+    def __init__(
+        self, js: JetStreamContext, node: str, actor: str, *, max_in_flight: int = 512, timeout: float = 5.0
+    ) -> None:
         node_level(node)
         self.js = js
         self.node = node
@@ -61,20 +67,35 @@ class NodePublisher:
         nc = await nats.connect(url, name=f"node-{node}")
         return cls(nc.jetstream(), node, actor, **kw)  # type: ignore[arg-type]
 
-    def build(self, payload: Payload, occurred_at: datetime, *, recorded_at: datetime | None = None,
-              event_id: str | None = None, correlation_id: str | None = None,
-              causation_id: str | None = None) -> Envelope:
+    def build(
+        self,
+        payload: Payload,
+        occurred_at: datetime,
+        *,
+        recorded_at: datetime | None = None,
+        event_id: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
         """A validated envelope; EventRejected names the event and the field that is wrong."""
         if not station_region(payload.station_id).startswith(self.node):
             raise EventRejected(
                 f"station {payload.station_id} is outside node {self.node}'s jurisdiction",
-                event_type=payload.__struct_config__.tag if isinstance(
-                    payload.__struct_config__.tag, str) else None,
-                event_id=event_id, field="payload.station_id")
+                event_type=payload.__struct_config__.tag
+                if isinstance(payload.__struct_config__.tag, str)
+                else None,
+                event_id=event_id,
+                field="payload.station_id",
+            )
         envelope = Envelope(
-            event_id=event_id or new_event_id(), schema_version=SCHEMA_VERSION,
-            occurred_at=occurred_at, recorded_at=recorded_at or now(), origin=self.node,
-            actor=self.actor, payload=payload, correlation_id=correlation_id,
+            event_id=event_id or new_event_id(),
+            schema_version=SCHEMA_VERSION,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at or now(),
+            origin=self.node,
+            actor=self.actor,
+            payload=cast("AnyPayload", payload),
+            correlation_id=correlation_id,
             causation_id=causation_id,
         )
         return validate(envelope)
@@ -84,8 +105,12 @@ class NodePublisher:
         from schemas.envelope import encode
 
         if envelope.origin != self.node:
-            raise EventRejected(f"origin {envelope.origin} is not this node ({self.node})",
-                                event_type=envelope.type, event_id=envelope.event_id, field="origin")
+            raise EventRejected(
+                f"origin {envelope.origin} is not this node ({self.node})",
+                event_type=envelope.type,
+                event_id=envelope.event_id,
+                field="origin",
+            )
         subject = subject_for(self.node, envelope.type)
         data = encode(envelope)
         headers = {"Nats-Msg-Id": envelope.event_id}
@@ -93,17 +118,18 @@ class NodePublisher:
         for attempt in range(1, RETRIES + 1):
             try:
                 async with self._window:
-                    return await self.js.publish(subject, data, timeout=self.timeout, stream=STREAM,
-                                                 headers=dict(headers))
+                    return await self.js.publish(
+                        subject, data, timeout=self.timeout, stream=STREAM, headers=dict(headers)
+                    )
             except _TRANSIENT as exc:
                 if attempt == RETRIES:
                     raise PublishFailed(
                         f"event {envelope.type} {envelope.event_id} was not acknowledged after "
                         f"{RETRIES} tries ({type(exc).__name__}); check that the NATS server is "
                         "running (liaison-hub status) and publish the event again: the same "
-                        "event id is stored once") from exc
-                log.warning("publish %s attempt %d failed: %r; retrying", envelope.event_id,
-                            attempt, exc)
+                        "event id is stored once"
+                    ) from exc
+                log.warning("publish %s attempt %d failed: %r; retrying", envelope.event_id, attempt, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 3.0)
             except APIError as exc:
@@ -112,8 +138,9 @@ class NodePublisher:
                 ) from exc
         raise AssertionError("unreachable")
 
-    async def publish_all(self, envelopes: Iterable[Envelope],
-                          on_ack: Callable[[Published], None] | None = None) -> list[Published]:
+    async def publish_all(
+        self, envelopes: Iterable[Envelope], on_ack: Callable[[Published], None] | None = None
+    ) -> list[Published]:
         """Publish many, keeping up to ``max_in_flight`` acks outstanding; per-node order is kept
         on the wire because one connection delivers in order."""
 

@@ -30,7 +30,9 @@ class Envelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_def
 
     def __post_init__(self) -> None:
         if self.occurred_at > self.recorded_at + CLOCK_SKEW:
-            raise ValueError("`occurred_at` is after `recorded_at`: an event cannot be recorded before it happens")
+            raise ValueError(
+                "`occurred_at` is after `recorded_at`: an event cannot be recorded before it happens"
+            )
         region = station_region(self.payload.station_id)
         if not region.startswith(self.origin):
             raise ValueError(
@@ -48,8 +50,9 @@ class Envelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_def
 class EventRejected(ValueError):
     """A message that is not a valid event; says which event and which field."""
 
-    def __init__(self, reason: str, *, event_type: str | None, event_id: str | None,
-                 field: str | None) -> None:
+    def __init__(
+        self, reason: str, *, event_type: str | None, event_id: str | None, field: str | None
+    ) -> None:
         self.reason = reason
         self.event_type = event_type
         self.event_id = event_id
@@ -69,9 +72,9 @@ def _field_from(message: str) -> tuple[str, str | None]:
     """Split msgspec's ``... - at `$.payload.x``` into (reason, 'payload.x')."""
     reason, sep, where = message.rpartition(" - at `")
     if not sep:
-        return message, None
+        reason, where = message, ""
     path = where.rstrip("`").removeprefix("$").lstrip(".")
-    # Cross-field checks report `$.payload`; their message names the field itself.
+    # Cross-field checks (__post_init__) start their message with the field they blame.
     if reason.startswith("`"):
         named = reason.split("`")[1]
         path = named if named.startswith(path) or not path else f"{path}.{named}"
@@ -89,8 +92,10 @@ def _peek(raw: bytes) -> tuple[str | None, str | None]:
     payload = loose.get("payload")
     event_type = payload.get("type") if isinstance(payload, dict) else None
     event_id = loose.get("event_id")
-    return (event_type if isinstance(event_type, str) else None,
-            event_id if isinstance(event_id, str) else None)
+    return (
+        event_type if isinstance(event_type, str) else None,
+        event_id if isinstance(event_id, str) else None,
+    )
 
 
 def decode(raw: bytes) -> Envelope:
@@ -102,8 +107,7 @@ def decode(raw: bytes) -> Envelope:
         reason, field = _field_from(str(exc))
         raise EventRejected(reason, event_type=event_type, event_id=event_id, field=field) from exc
     except msgspec.DecodeError as exc:
-        raise EventRejected(f"not valid JSON ({exc})", event_type=None, event_id=None,
-                            field=None) from exc
+        raise EventRejected(f"not valid JSON ({exc})", event_type=None, event_id=None, field=None) from exc
 
 
 def encode(envelope: Envelope) -> bytes:

@@ -8,7 +8,7 @@ msgspec reports as a ValidationError at ``$.payload``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -33,13 +33,18 @@ FunctionalArea = Literal["办公", "接待", "展示"]
 StaffRole = Literal["站长", "副站长", "联络员"]
 DeputyLevel = Literal["national", "provincial", "city", "county", "township"]
 # Art. 11: the six items a station must disclose.
-DisclosureItem = Literal[
-    "deputies", "staff", "rules_and_plan", "opinion_process", "app_usage", "other"
-]
-DISCLOSURE_ITEMS: tuple[str, ...] = DisclosureItem.__args__
+DisclosureItem = Literal["deputies", "staff", "rules_and_plan", "opinion_process", "app_usage", "other"]
+DISCLOSURE_ITEMS: tuple[str, ...] = get_args(DisclosureItem)
 VisitActivity = Literal[
-    "daily_contact", "themed_reception", "consultation", "inspection", "survey",
-    "grid_service", "law_promotion", "study_session", "report_to_voters",
+    "daily_contact",
+    "themed_reception",
+    "consultation",
+    "inspection",
+    "survey",
+    "grid_service",
+    "law_promotion",
+    "study_session",
+    "report_to_voters",
 ]
 Mode = Literal["on_site", "online"]
 LegalChannel = Literal["litigation", "arbitration", "administrative_review"]
@@ -75,9 +80,7 @@ class StationEstablished(Payload, frozen=True, tag="station.established"):
         point_parent = station_parent(self.station_id)
         if self.level == "联络点":
             if point_parent is None or self.parent_station_id != point_parent:
-                raise ValueError(
-                    "`parent_station_id` of a 联络点 must be the station its id nests under"
-                )
+                raise ValueError("`parent_station_id` of a 联络点 must be the station its id nests under")
             return
         if point_parent is not None:
             raise ValueError(f"`station_id` {self.station_id} is a liaison-point id, level is {self.level}")
@@ -222,15 +225,28 @@ class OpinionClosed(Payload, frozen=True, tag="opinion.closed"):
 
 
 AnyPayload = (
-    StationEstablished | StationClosed | StaffAssigned | StaffReleased
+    StationEstablished
+    | StationClosed
+    | StaffAssigned
+    | StaffReleased
     | DisclosurePublished
-    | DeputyEnrolled | DeputyLeft | VisitRecorded
-    | ReceptionScheduled | ReceptionHeld | ReceptionCancelled
-    | OpinionReceived | OpinionAnswered | OpinionRedirected | OpinionAssigned
-    | OpinionSupervised | OpinionFeedbackGiven | OpinionReported | OpinionClosed
+    | DeputyEnrolled
+    | DeputyLeft
+    | VisitRecorded
+    | ReceptionScheduled
+    | ReceptionHeld
+    | ReceptionCancelled
+    | OpinionReceived
+    | OpinionAnswered
+    | OpinionRedirected
+    | OpinionAssigned
+    | OpinionSupervised
+    | OpinionFeedbackGiven
+    | OpinionReported
+    | OpinionClosed
 )
 
-PAYLOAD_TYPES: tuple[type[Payload], ...] = AnyPayload.__args__  # type: ignore[attr-defined]
+PAYLOAD_TYPES: tuple[type[Payload], ...] = get_args(AnyPayload)
 
 
 def event_type_of(payload_cls: type[Payload]) -> str:

@@ -42,7 +42,6 @@ def next_state(current: str | None, event_type: str) -> str:
     if current not in allowed:
         raise IllegalTransition(
             f"opinion in state {current or 'none'} ({STATE_LABELS.get(current, current)}) "
-            f"cannot take {event_type}; allowed from: "
-            + ", ".join(sorted(str(s) for s in allowed))
+            f"cannot take {event_type}; allowed from: " + ", ".join(sorted(str(s) for s in allowed))
         )
     return target

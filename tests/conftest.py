@@ -25,8 +25,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     pg_port = pg.start()
     nats_port, _monitor, nats_pid = NatsProcess(home / "nats").start()
     old = {k: os.environ.get(k) for k in ("HUB_HOME", "HUB_NATS_URL", "HUB_DATABASE_URL")}
-    s = Servers(f"nats://127.0.0.1:{nats_port}",
-                f"postgresql://postgres@127.0.0.1:{pg_port}/liaison", home)
+    s = Servers(f"nats://127.0.0.1:{nats_port}", f"postgresql://postgres@127.0.0.1:{pg_port}/liaison", home)
     os.environ.update(HUB_HOME=str(home), HUB_NATS_URL=s.nats_url, HUB_DATABASE_URL=s.database_url)
     try:
         yield s

@@ -34,8 +34,7 @@ async def publish_history(url: str, opinions: int = 20) -> int:
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, timeout=300)
     if check and result.returncode != 0:
         raise AssertionError(f"liaison-hub {' '.join(args)} -> {result.returncode}\n{result.stderr}")
     return result

@@ -45,8 +45,9 @@ async def test_publish_reaches_every_projection(fresh: Servers) -> None:
     held = await rows(fresh, "SELECT status, attendees FROM receptions")
     assert held == [("held", 12)]
     # Personal information is masked at rest, in the table and in the archive.
-    name, phone, address = (await rows(
-        fresh, "SELECT citizen_name, citizen_phone, citizen_address FROM opinions LIMIT 1"))[0]
+    name, phone, address = (
+        await rows(fresh, "SELECT citizen_name, citizen_phone, citizen_address FROM opinions LIMIT 1")
+    )[0]
     assert (name, phone) == ("张**", "138****5678") and address.endswith("***")
     archived = await rows(fresh, "SELECT payload::text FROM event_archive WHERE type='opinion.received'")
     assert all("13812345678" not in a[0] and "张三丰" not in a[0] for a in archived)
@@ -61,10 +62,12 @@ async def test_second_run_and_duplicate_publish_change_nothing(fresh: Servers) -
     assert await counts(fresh) == before
 
 
-@pytest.mark.parametrize("fault", ["HUB_FAULT_CRASH_BEFORE_COMMIT_AT_SEQ",
-                                   "HUB_FAULT_CRASH_AFTER_COMMIT_AT_SEQ"])
+@pytest.mark.parametrize(
+    "fault", ["HUB_FAULT_CRASH_BEFORE_COMMIT_AT_SEQ", "HUB_FAULT_CRASH_AFTER_COMMIT_AT_SEQ"]
+)
 async def test_projector_killed_mid_batch_leaves_no_double_effect(
-        fresh: Servers, fault: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh: Servers, fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     n = await publish_history(fresh.nats_url, opinions=400)  # > one batch of 500
     crash_at = 500 if "AFTER" in fault else 321
     monkeypatch.setenv(fault, str(crash_at))
@@ -118,22 +121,31 @@ async def test_unapplicable_events_are_dead_lettered_and_projector_goes_on(fresh
         pub = NodePublisher(js, "330602001", "test")
         bad = [
             # a station nobody established
-            ev.VisitRecorded(station_id="330602001-09", visit_id="V-x", deputy_id="D-1",
-                             activity="survey", mode="online", people_met=1),
+            ev.VisitRecorded(
+                station_id="330602001-09",
+                visit_id="V-x",
+                deputy_id="D-1",
+                activity="survey",
+                mode="online",
+                people_met=1,
+            ),
             # O-0 is closed already: feedback is an illegal transition
-            ev.OpinionFeedbackGiven(station_id="330602001-01", opinion_id="O-0", feedback="好",
-                                    satisfaction="satisfied"),
+            ev.OpinionFeedbackGiven(
+                station_id="330602001-01", opinion_id="O-0", feedback="好", satisfaction="satisfied"
+            ),
             # a reception never scheduled
-            ev.ReceptionHeld(station_id="330602001-01", reception_id="R-404", deputy_ids=[],
-                             attendees=1),
+            ev.ReceptionHeld(station_id="330602001-01", reception_id="R-404", deputy_ids=[], attendees=1),
         ]
         for p in bad:
             await pub.publish(pub.build(p, at, recorded_at=at))
         await js.publish("lls.ev.3306.330602.330602001.opinion.received", b"{not json")
-        await js.publish("lls.ev.3306.330602.330602001.opinion.received",
-                         json.dumps({"event_id": "x", "payload": {"type": "opinion.teleported"}}).encode())
-        good = ev.OpinionFeedbackGiven(station_id="330602001-01", opinion_id="O-1", feedback="已修复",
-                                       satisfaction="satisfied")
+        await js.publish(
+            "lls.ev.3306.330602.330602001.opinion.received",
+            json.dumps({"event_id": "x", "payload": {"type": "opinion.teleported"}}).encode(),
+        )
+        good = ev.OpinionFeedbackGiven(
+            station_id="330602001-01", opinion_id="O-1", feedback="已修复", satisfaction="satisfied"
+        )
         await pub.publish(pub.build(good, at, recorded_at=at))
     stats = await project(fresh)
     assert stats.dead_lettered == 5

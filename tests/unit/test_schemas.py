@@ -1,0 +1,124 @@
+"""Strict decoding: every kind of bad input is refused with the event and the field named."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from schemas import events as ev
+from schemas.envelope import EventRejected, decode, encode
+from schemas.jsonschema import envelope_schema
+from schemas.subjects import node_prefix, origin_of, scope_filter, subject_for
+
+EVENT_ID = "01936f3e-8f5a-7b4c-9d2e-123456789abc"
+
+
+def good(**over: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "event_id": EVENT_ID, "schema_version": 1, "occurred_at": "2025-03-01T09:00:00+08:00",
+        "recorded_at": "2025-03-01T09:05:00+08:00", "origin": "330602001", "actor": "站务员",
+        "payload": {"type": "visit.recorded", "station_id": "330602001-01", "visit_id": "V-1",
+                    "deputy_id": "D-1", "activity": "survey", "mode": "on_site", "people_met": 3},
+    }
+    for key, value in over.items():
+        if key.startswith("payload."):
+            doc["payload"][key.removeprefix("payload.")] = value
+        else:
+            doc[key] = value
+    return doc
+
+
+def rejected(doc: dict[str, Any] | bytes) -> EventRejected:
+    raw = doc if isinstance(doc, bytes) else json.dumps(doc, ensure_ascii=False).encode()
+    with pytest.raises(EventRejected) as info:
+        decode(raw)
+    return info.value
+
+
+def test_good_event_round_trips() -> None:
+    env = decode(json.dumps(good()).encode())
+    assert env.type == "visit.recorded"
+    assert isinstance(env.payload, ev.VisitRecorded)
+    assert decode(encode(env)) == env
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"occurred_at": "2025-03-01T09:00:00"}, "occurred_at", "timezone"),
+        ({"payload.type": "visit.teleported"}, "payload.type", "Invalid value"),
+        ({"payload.people_met": -1}, "payload.people_met", ">= 0"),
+        ({"payload.station_id": "33060200-01"}, "payload.station_id", "regex"),
+        ({"origin": "33060"}, "origin", "regex"),
+        ({"payload.extra": 1}, "payload", "unknown field"),
+        ({"event_id": "not-a-uuid"}, "event_id", "regex"),
+        ({"payload.station_id": "330602002-01"}, "payload.station_id", "jurisdiction"),
+        ({"occurred_at": "2025-03-02T09:00:00+08:00"}, "occurred_at", "recorded"),
+        ({"schema_version": 9}, "schema_version", "<= 1"),
+    ],
+)
+def test_bad_values_name_event_and_field(change: dict[str, Any], field: str, words: str) -> None:
+    err = rejected(good(**change))
+    assert err.field == field, str(err)
+    assert words in str(err)
+    assert err.event_id == (change.get("event_id") or EVENT_ID)
+    assert str(err).startswith("event ")
+
+
+def test_missing_field_is_named() -> None:
+    doc = good()
+    del doc["payload"]["deputy_id"]
+    err = rejected(doc)
+    assert "deputy_id" in str(err) and err.event_type == "visit.recorded"
+
+
+def test_not_json_is_refused() -> None:
+    err = rejected(b"\xff\xfe garbage")
+    assert "not valid JSON" in str(err) and err.event_type is None
+
+
+def station(**over: Any) -> dict[str, Any]:
+    p: dict[str, Any] = {"type": "station.established", "station_id": "330602001-01", "name": "站",
+                         "level": "联络站", "region_code": "330602001", "address": "绍兴",
+                         "ground_floor": True, "functional_areas": ["办公"]}
+    p.update(over)
+    return good(payload=p)
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"region_code": "330602002"}, "station_id"),  # id does not nest under its region
+        ({"level": "中心站"}, "region_code"),  # a 中心站 has a 6-digit county code
+        ({"station_id": "330602001-01-02", "level": "联络点", "parent_station_id": "330602001-03"},
+         "parent_station_id"),
+        ({"parent_station_id": "330603-01"}, "parent_station_id"),  # parent in another county
+    ],
+)
+def test_region_hierarchy_is_enforced(over: dict[str, Any], field: str) -> None:
+    err = rejected(station(**over))
+    assert err.field == f"payload.{field}", str(err)
+
+
+def test_liaison_point_nests_under_its_station() -> None:
+    env = decode(json.dumps(station(station_id="330602001-01-02", level="联络点",
+                                    parent_station_id="330602001-01")).encode())
+    assert env.payload.station_id == "330602001-01-02"
+
+
+def test_subjects_follow_the_hierarchy() -> None:
+    assert node_prefix("3306") == "lls.ev.3306._._"
+    assert node_prefix("330602") == "lls.ev.3306.330602._"
+    assert subject_for("330602001", "opinion.received") == "lls.ev.3306.330602.330602001.opinion.received"
+    assert scope_filter("330602") == "lls.ev.3306.330602.>"
+    assert scope_filter("3306") == "lls.ev.3306.>"
+    assert origin_of("lls.ev.3306.330602._.station.established") == "330602"
+    assert origin_of("other.subject") is None
+
+
+def test_every_event_type_is_in_the_json_schema() -> None:
+    text = json.dumps(envelope_schema(), ensure_ascii=False)
+    for event_type in ev.EVENT_TYPES:
+        assert f'"{event_type}"' in text
