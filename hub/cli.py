@@ -5,63 +5,34 @@ Messages for people are in Chinese; ``--json`` prints one JSON document on stdou
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from hub import embedded
+from hub.cli_common import JsonOpt, console, emit_json, reach, run
+from hub.cli_quality import quality_app, quality_table
 from hub.config import load_settings
-from hub.runtime import Endpoints, NotRunning, backbone, endpoints, prepare
+from hub.runtime import Endpoints, backbone, prepare
 
 app = typer.Typer(
     help="人大代表联络站数据中枢（liaison-station data hub）", no_args_is_help=True, add_completion=False
 )
 schema_app = typer.Typer(help="事件契约：JSON Schema 导出")
-quality_app = typer.Typer(help="数据质量检查（条例第十条）")
 app.add_typer(schema_app, name="schema")
 app.add_typer(quality_app, name="quality")
-
-console = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-JsonOpt = Annotated[bool, typer.Option("--json", help="在标准输出打印一个 JSON 文档")]
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-def _emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def _endpoints(start: bool) -> Endpoints:
-    try:
-        return endpoints(load_settings(), start=start)
-    except NotRunning as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    except embedded.ServiceError as exc:
-        console.print(
-            f"[red]嵌入式服务启动失败：{exc}[/red]\n请查看数据目录下的日志，或执行 "
-            "`liaison-hub down` 后重试。"
-        )
-        raise typer.Exit(2) from exc
-
 
 @app.command()
 def up() -> None:
     """启动嵌入式 NATS（JetStream）与 PostgreSQL，并创建事件流、消费者和投影表（可重复执行）。"""
     settings = load_settings()
-    ep = _endpoints(start=True)
-    _run(prepare(ep))
+    ep = reach(start=True)
+    run(prepare(ep))
     where = f"数据目录 {settings.home}" if ep.embedded else "外部服务器"
     console.print(f"[green]已就绪[/green]（{where}）\n  NATS: {ep.nats_url}\n  PostgreSQL: {ep.database_url}")
 
@@ -79,11 +50,11 @@ def status(as_json: JsonOpt = False) -> None:
     """事件流位置、各表行数、各类事件数与死信。"""
     from hub.status import collect
 
-    ep = _endpoints(start=False)
-    _run(prepare(ep))
-    doc = _run(collect(ep))
+    ep = reach(start=False)
+    run(prepare(ep))
+    doc = run(collect(ep))
     if as_json:
-        _emit_json(doc)
+        emit_json(doc)
         return
     s = doc["stream"]
     console.print(
@@ -137,8 +108,8 @@ def publish(
     bad = [p for p in parsed if isinstance(p, LineError)]
     for err in bad:
         console.print(f"[red]拒绝[/red] {file}:{err}")
-    ep = _endpoints(start=False)
-    _run(prepare(ep))
+    ep = reach(start=False)
+    run(prepare(ep))
 
     async def send() -> list[str]:
         failed: list[str] = []
@@ -151,12 +122,12 @@ def publish(
                     failed.append(f"第 {item.line} 行: {exc}")
         return failed
 
-    failed = _run(send())
+    failed = run(send())
     for f in failed:
         console.print(f"[red]发布失败[/red] {f}")
     published = len(good) - len(failed)
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "published": published,
                 "rejected": [
@@ -183,14 +154,14 @@ def project(follow: Annotated[bool, typer.Option(help="持续运行（否则追�
     from consumers import projector
     from consumers.store import LIVE_SCHEMA, connect
 
-    ep = _endpoints(start=False)
-    _run(prepare(ep))
+    ep = reach(start=False)
+    run(prepare(ep))
 
     async def go() -> projector.BatchStats:
         async with backbone(ep.nats_url) as (_, js), await connect(ep.database_url, LIVE_SCHEMA) as conn:
             return await projector.run(js, conn, until_caught_up=not follow)
 
-    stats = _run(go())
+    stats = run(go())
     console.print(
         f"投影完成：应用 {stats.applied:,} 条，死信 {stats.dead_lettered}，重复 {stats.duplicates}，"
         f"检查点 {stats.last_seq}"
@@ -204,15 +175,15 @@ def rebuild(
     """从事件流重放到新表，并与在线投影逐表比对。"""
     from consumers.rebuild import rebuild as do_rebuild
 
-    ep = _endpoints(start=False)
-    _run(prepare(ep))
+    ep = reach(start=False)
+    run(prepare(ep))
 
     async def go() -> Any:
         async with backbone(ep.nats_url) as (_, js):
             return await do_rebuild(js, ep.database_url, schema)
 
     with console.status("正在从事件流重放…"):
-        report = _run(go())
+        report = run(go())
     doc = {
         "schema": report.schema,
         "up_to_seq": report.up_to_seq,
@@ -231,7 +202,7 @@ def rebuild(
         ],
     }
     if as_json:
-        _emit_json(doc)
+        emit_json(doc)
     else:
         table = Table(
             "表", "在线", "重建", "仅在线", "仅重建", "一致", title=f"重建至序号 {report.up_to_seq}"
@@ -255,63 +226,6 @@ def rebuild(
         raise typer.Exit(1)
 
 
-def _quality_table(doc: dict[str, Any]) -> Table:
-    table = Table("维度", "检查项", "条款", "结果", "异常数", title="数据质量检查")
-    for c in doc["checks"]:
-        table.add_row(
-            c["dimension"],
-            c["title_zh"],
-            c.get("article") or "",
-            "[green]通过[/green]" if c["success"] else "[red]未通过[/red]",
-            str(c["unexpected_count"]),
-        )
-    return table
-
-
-@quality_app.command("run")
-def quality_run(
-    as_json: JsonOpt = False,
-    year: Annotated[int | None, typer.Option(help="检查年度（缺省为有进站记录的最近年度）")] = None,
-) -> None:
-    """运行一次数据质量检查，结果存入 PostgreSQL 并生成 HTML 与 JSON 报告。"""
-    from datetime import date
-
-    from hub.status import collect
-    from quality.runner import run_quality, to_json
-
-    settings = load_settings()
-    ep = _endpoints(start=False)
-    _run(prepare(ep))
-    status_doc = _run(collect(ep))
-    if year is None:
-        year = _latest_year(ep) or date.today().year
-    as_of = min(date.today(), date(year, 12, 31))
-    with console.status("正在检查数据质量…"):
-        run = run_quality(
-            ep.database_url,
-            stream_count=status_doc["stream"]["messages"],
-            year=year,
-            as_of=as_of,
-            reports_dir=settings.reports_dir,
-        )
-    doc = to_json(run)
-    if as_json:
-        _emit_json(doc)
-    else:
-        console.print(_quality_table(doc))
-        console.print(f"报告：{run.html_path}\nJSON：{run.json_path}")
-    if not run.success:
-        raise typer.Exit(1)
-
-
-def _latest_year(ep: Endpoints) -> int | None:
-    from consumers.store import sync_connect
-
-    with sync_connect(ep.database_url) as conn:
-        row = conn.execute("SELECT max(year) FROM visits").fetchone()
-    return int(row[0]) if row and row[0] else None
-
-
 @app.command()
 def demo(
     as_json: JsonOpt = False,
@@ -321,12 +235,12 @@ def demo(
     from hub.demo import run_demo
 
     settings = load_settings()
-    ep = _endpoints(start=True)
-    _run(prepare(ep))
-    result = _run(run_demo(ep, settings.reports_dir, console, opinions=opinions))
+    ep = reach(start=True)
+    run(prepare(ep))
+    result = run(run_demo(ep, settings.reports_dir, console, opinions=opinions))
     ok = result.faults_exact and not result.unplanned_failures
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "ok": ok,
                 "timings": result.timings,
@@ -358,7 +272,7 @@ def demo(
 
 def _print_demo(result: Any, ep: Endpoints) -> None:
     t = result.timings
-    console.print(_quality_table(result.quality))
+    console.print(quality_table(result.quality))
     faults = Table("预置问题", "预置", "检出", "核对", title="预置问题核对（应恰好检出这些，不多不少）")
     for f in result.faults:
         faults.add_row(
@@ -388,6 +302,8 @@ def _print_demo(result: Any, ep: Endpoints) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Great Expectations logs its temp folders at INFO; auditors need not see that.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     app()
 
 
@@ -400,9 +316,9 @@ def bench(
     from hub.bench import run_bench
 
     with console.status(f"在临时嵌入式服务上测量 {events:,} 个事件…"):
-        doc = _run(run_bench(events))
+        doc = run(run_bench(events))
     if as_json:
-        _emit_json(doc)
+        emit_json(doc)
         return
     table = Table("测量项", "数量", "秒", "条/秒", title=f"基准（{doc['events']:,} 个事件，同一次运行）")
     for f in doc["figures"]:
