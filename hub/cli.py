@@ -169,6 +169,22 @@ def project(follow: Annotated[bool, typer.Option(help="持续运行（否则追�
 
 
 @app.command()
+def share(follow: Annotated[bool, typer.Option(help="持续运行（否则追平后退出）")] = False) -> None:
+    """向下游共享脱敏事件（lls.share.>，去除群众个人信息），基于 FastStream。"""
+    from consumers.share import run_share
+
+    ep = reach(start=False)
+    run(prepare(ep))
+
+    async def go() -> int:
+        async with backbone(ep.nats_url) as (_, js):
+            return await run_share(ep.nats_url, js, until_caught_up=not follow)
+
+    shared = run(go())
+    console.print(f"共享流 LLS_SHARE 现有 {shared:,} 条脱敏事件（下游订阅 lls.share.<市>.<县>.<乡>.>）。")
+
+
+@app.command()
 def rebuild(
     as_json: JsonOpt = False, schema: Annotated[str, typer.Option(help="重建到的新模式名")] = "rebuild"
 ) -> None:

@@ -13,6 +13,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.errors import NotFoundError
 
 from consumers.projector import ensure_consumer
+from consumers.share import provision_share
 from schemas.subjects import ALL_EVENTS, STREAM
 
 DAY = 86_400
@@ -60,6 +61,7 @@ async def ensure_stream(js: JetStreamContext) -> str:
 async def provision(js: JetStreamContext) -> None:
     await ensure_stream(js)
     await ensure_consumer(js)
+    await provision_share(js, MAX_AGE_DAYS * DAY)
 
 
 async def reset_stream(js: JetStreamContext) -> None:
