@@ -1,9 +1,15 @@
 """The projector: pull a batch, apply it and its stream position in one transaction, then ack.
 
-Acks follow COMMIT, so a crash before it redelivers the batch; the checkpoint
-and the archive's event-id key make a redelivered event change nothing.
-A batch that fails is retried one event at a time (savepoints) so that one
-poison event is dead-lettered instead of stalling the rest.
+Acks follow COMMIT, so a crash before it redelivers the batch. Every stream message
+ends in exactly one of event_archive and dead_letters (keyed by stream sequence), so a
+message redelivered after its COMMIT is recognised and changes nothing; an event id seen
+at another sequence is a duplicate publish, recorded as such.
+Order matters (an opinion's steps, a station before its visits), so: one projector per
+durable (an advisory lock), one batch in flight (max_ack_pending), and a batch that
+cannot commit is held and retried in place rather than NAKed with a delay, which would
+let newer messages overtake it.
+A batch that fails on something else is retried one event at a time (savepoints) so
+that one poison event is dead-lettered instead of stalling the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,11 +59,20 @@ def consumer_config(durable: str = DURABLE, filter_subject: str = ALL_EVENTS) ->
     )
 
 
+class ProjectorBusy(RuntimeError):
+    """Another projector holds this durable; two would apply batches out of order."""
+
+
+class ProjectorStopped(RuntimeError):
+    """Postgres stayed unreachable; the batch was handed back to JetStream unapplied."""
+
+
 @dataclass
 class BatchStats:
     applied: int = 0
     dead_lettered: int = 0
     duplicates: int = 0
+    redelivered: int = 0
     last_seq: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
 
@@ -65,6 +80,7 @@ class BatchStats:
         self.applied += other.applied
         self.dead_lettered += other.dead_lettered
         self.duplicates += other.duplicates
+        self.redelivered += other.redelivered
         self.last_seq = max(self.last_seq, other.last_seq)
         for k, v in other.by_type.items():
             self.by_type[k] = self.by_type.get(k, 0) + v
@@ -101,9 +117,10 @@ async def _dead_letter(
 class Projector:
     """Folds the stream into the tables of one schema (the connection's search_path)."""
 
-    def __init__(self, conn: AsyncConnection[Any], name: str = DURABLE) -> None:
+    def __init__(self, conn: AsyncConnection[Any], name: str = DURABLE, durable: str | None = None) -> None:
         self.conn = conn
         self.name = name
+        self.durable = durable or name
 
     async def checkpoint(self) -> int:
         cur = await self.conn.execute("SELECT stream_seq FROM checkpoints WHERE projector=%s", (self.name,))
@@ -168,17 +185,24 @@ class Projector:
                 "SELECT stream_seq FROM checkpoints WHERE projector=%s FOR UPDATE", (self.name,)
             )
             row = await cur.fetchone()
-            done = int(row[0]) if row else 0
-            stats.last_seq = done
-            # Already applied and committed ones are redeliveries whose ack was lost.
-            todo = [(m, m.metadata.sequence.stream) for m in msgs if m.metadata.sequence.stream > done]
+            high_water = int(row[0]) if row else 0
+            seqs = [m.metadata.sequence.stream for m in msgs]
+            # Committed before, ack lost: already accounted for, change nothing.
+            await cur.execute(
+                "SELECT stream_seq FROM event_archive WHERE stream_seq = ANY(%s)"
+                " UNION ALL SELECT stream_seq FROM dead_letters WHERE stream_seq = ANY(%s)",
+                (seqs, seqs),
+            )
+            accounted = {int(r[0]) for r in await cur.fetchall()}
+            todo = [(m, seq) for m, seq in zip(msgs, seqs, strict=True) if seq not in accounted]
+            stats.redelivered = len(msgs) - len(todo)
+            stats.last_seq = max([high_water, *seqs])
             ctx = await self._context(cur, todo)
             if not isolate:
                 async with self.conn.pipeline():
                     for msg, seq in todo:
                         _fault("HUB_FAULT_CRASH_BEFORE_COMMIT_AT_SEQ", seq)
                         await self._apply_one(cur, ctx, msg, seq, stats)
-                        stats.last_seq = seq
             else:
                 for i, (msg, seq) in enumerate(todo):
                     try:
@@ -191,34 +215,77 @@ class Projector:
                         stats.dead_lettered += 1
                         # The savepoint undid the writes; re-read what the rest depends on.
                         ctx = await self._context(cur, todo[i + 1 :])
-                    stats.last_seq = seq
             await cur.execute(
                 "UPDATE checkpoints SET stream_seq=%s WHERE projector=%s", (stats.last_seq, self.name)
             )
         return stats
 
     async def handle(self, msgs: Sequence[Msg]) -> BatchStats:
-        """Apply a batch and ack it after COMMIT; NAK with delay if it cannot commit."""
+        """Apply a batch and ack it after COMMIT. psycopg.OperationalError (Postgres away)
+        propagates with the batch unacked, for the caller to hold and retry."""
         if not msgs:
             return BatchStats()
         try:
-            try:
-                stats = await self._apply_batch(msgs, isolate=False)
-            except psycopg.OperationalError:
-                raise
-            except psycopg.Error as exc:
-                log.warning("batch failed (%s); retrying event by event", exc)
-                stats = await self._apply_batch(msgs, isolate=True)
+            stats = await self._apply_batch(msgs, isolate=False)
+        except psycopg.OperationalError:
+            raise
         except psycopg.Error as exc:
-            delivered = msgs[0].metadata.num_delivered or 1
-            delay = BACKOFF[min(delivered, len(BACKOFF)) - 1]
-            log.error("batch could not commit (%s); NAK, redelivery in %.0fs", exc, delay)
-            for m in msgs:
-                await m.nak(delay=delay)
-            return BatchStats()
+            log.warning("batch failed (%s); retrying event by event", exc)
+            stats = await self._apply_batch(msgs, isolate=True)
         _fault("HUB_FAULT_CRASH_AFTER_COMMIT_AT_SEQ", stats.last_seq)
         await asyncio.gather(*(m.ack() for m in msgs))
         return stats
+
+    @property
+    def _lock_key(self) -> str:
+        return f"projector:{self.durable}"
+
+    async def unlock(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            await self.conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self._lock_key,))
+            await self.conn.commit()
+
+    async def lock(self) -> None:
+        """Hold the durable for this session; ProjectorBusy if another projector has it."""
+        cur = await self.conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self._lock_key,))
+        row = await cur.fetchone()
+        await self.conn.commit()
+        if not (row and row[0]):
+            raise ProjectorBusy(
+                f"另一个投影器（{self.durable}）正在运行：同一消费者只能有一个投影器，否则批次会乱序。"
+                "请等它结束，或先停止它。"
+            )
+
+
+Reconnect = Callable[[], Awaitable[AsyncConnection[Any]]]
+
+
+async def _hold_and_retry(projector: Projector, msgs: Sequence[Msg], reconnect: Reconnect | None,
+                          give_up_after: float | None) -> BatchStats:
+    """Postgres is away: keep the batch (in_progress), reconnect with back-off, retry."""
+    waited = 0.0
+    attempt = 0
+    while True:
+        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)] / 5  # 1 s, 2 s, 6 s, 12 s, 24 s
+        if (give_up_after is not None and waited >= give_up_after) or reconnect is None:
+            # Hand the batch back at once: without a delay it is redelivered before anything newer.
+            await asyncio.gather(*(m.nak() for m in msgs), return_exceptions=True)
+            raise ProjectorStopped(
+                f"PostgreSQL 在 {waited:.0f} 秒内无法连接，本批 {len(msgs)} 条事件已退回事件流、未丢失。"
+                "请检查数据库（liaison-hub status），恢复后重新运行投影器。"
+            )
+        await asyncio.gather(*(m.in_progress() for m in msgs), return_exceptions=True)
+        await asyncio.sleep(delay)
+        waited += delay
+        attempt += 1
+        try:
+            with contextlib.suppress(Exception):
+                await projector.conn.close()
+            projector.conn = await reconnect()
+            await projector.lock()
+            return await projector.handle(msgs)
+        except psycopg.OperationalError as exc:
+            log.warning("Postgres still unreachable (%s); holding the batch, attempt %d", exc, attempt)
 
 
 async def ensure_consumer(js: JetStreamContext, durable: str = DURABLE) -> None:
@@ -237,9 +304,15 @@ async def run(
     stop_at_seq: int | None = None,
     on_batch: Callable[[BatchStats, int], None] | None = None,
     stop: asyncio.Event | None = None,
+    reconnect: Reconnect | None = None,
+    give_up_after: float | None = 120.0,
 ) -> BatchStats:
-    """Consume until the consumer has nothing pending, ``stop_at_seq`` is reached or ``stop`` is set."""
-    projector = Projector(conn, checkpoint_name or durable)
+    """Consume until the consumer has nothing pending, ``stop_at_seq`` is reached or ``stop`` is set.
+
+    If Postgres goes away, the batch in hand is held and retried through ``reconnect`` for up
+    to ``give_up_after`` seconds (None: for ever), then handed back (ProjectorStopped)."""
+    projector = Projector(conn, checkpoint_name or durable, durable)
+    await projector.lock()
     sub = await js.pull_subscribe_bind(durable=durable, stream=STREAM)
     total = BatchStats()
     try:
@@ -255,7 +328,11 @@ async def run(
                 if not msgs and total.last_seq < stop_at_seq and not until_caught_up:
                     continue
             if msgs:
-                stats = await projector.handle(msgs)
+                try:
+                    stats = await projector.handle(msgs)
+                except psycopg.OperationalError as exc:
+                    log.error("batch could not commit (%s); holding it and reconnecting", exc)
+                    stats = await _hold_and_retry(projector, msgs, reconnect, give_up_after)
                 total.add(stats)
                 if on_batch:
                     pending = msgs[-1].metadata.num_pending or 0
@@ -267,6 +344,7 @@ async def run(
                     break
     finally:
         await sub.unsubscribe()
+        await projector.unlock()
     return total
 
 

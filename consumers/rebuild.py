@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from psycopg import sql
 from consumers import projector
 from consumers.store import LIVE_SCHEMA, PROJECTION_TABLES, connect, migrate
 
+REBUILD_SCHEMA = re.compile(r"^rebuild(_[a-z0-9_]{1,40})?$")
 # Differs between a live run and a replay by nature (how often a message was delivered).
 _NOT_COMPARED = {"deliveries"}
 
@@ -70,8 +72,9 @@ async def compare(url: str, live: str, rebuilt: str) -> list[TableDiff]:
 
 async def rebuild(js: JetStreamContext, url: str, schema: str = "rebuild") -> RebuildReport:
     """Replay the stream up to the live checkpoint into ``schema`` (dropped first) and compare."""
-    if schema == LIVE_SCHEMA:
-        raise ValueError("refusing to rebuild into the live schema")
+    if not REBUILD_SCHEMA.match(schema):
+        # The target is dropped first: never let that be the live, quality or any other schema.
+        raise ValueError(f"重建目标模式名必须是 rebuild 或 rebuild_<小写字母数字>，不能是 {schema!r}")
     async with await connect(url, LIVE_SCHEMA) as live:
         up_to = await projector.Projector(live).checkpoint()
     await migrate(url, schema, fresh=True)

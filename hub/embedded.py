@@ -196,12 +196,25 @@ class PostgresProcess:
             ["-D", str(self.data), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres"],
             self.user,
         )
-        # Projections are rebuildable from the stream; trade durability of the
-        # last few ms for throughput, as the stream is the source of truth.
         with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                "\nsynchronous_commit = off\nmax_connections = 50\nshared_buffers = 256MB\nfsync = on\n"
-            )
+            conf.write("\nmax_connections = 50\nshared_buffers = 256MB\n")
+
+    def _clear_stale_lock(self) -> None:
+        """A killed postmaster can linger as a zombie (no init reaps it in a container);
+        PostgreSQL then refuses to start, taking its lock files for a live server's."""
+        for lock in [self.data / "postmaster.pid", *self.data.glob(".s.PGSQL.*.lock")]:
+            try:
+                pid = int(lock.read_text().splitlines()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                state = "gone"
+            if state in ("Z", "X", "gone"):
+                lock.unlink(missing_ok=True)
+                if lock.name.endswith(".lock") and lock.name != "postmaster.pid":
+                    lock.with_suffix("").unlink(missing_ok=True)  # the socket itself
 
     def running_port(self) -> int | None:
         pid_file = self.data / "postmaster.pid"
@@ -220,6 +233,7 @@ class PostgresProcess:
         running = self.running_port()
         if running:
             return running
+        self._clear_stale_lock()
         port = port or free_port()
         if not self.log.exists():
             self.log.touch()
@@ -254,10 +268,11 @@ class PostgresProcess:
             if found.fetchone() is None:
                 conn.execute(f"CREATE DATABASE {PG_DATABASE}")
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """``fast`` for an orderly stop; ``immediate`` is what a crash looks like to clients."""
         if (self.data / "postmaster.pid").exists():
             with contextlib.suppress(ServiceError):
-                _run_pg("pg_ctl", ["-D", str(self.data), "-m", "fast", "-w", "stop"], self.user)
+                _run_pg("pg_ctl", ["-D", str(self.data), "-m", mode, "-w", "stop"], self.user)
 
 
 def _state_file(home: Path) -> Path:
@@ -302,15 +317,27 @@ def is_up(state: ServiceState) -> bool:
     return _pid_alive(state.nats_pid) and _port_open(state.nats_port) and _port_open(state.pg_port)
 
 
+def _free(port: int | None) -> int | None:
+    """The same port again if nobody holds it, so clients that knew it can reconnect."""
+    return port if port and not _port_open(port) else None
+
+
 def up(home: Path) -> ServiceState:
-    """Start both servers under ``home`` unless they already run; idempotent."""
+    """Start whichever of the two servers is not running under ``home``; idempotent.
+    A healthy server is left alone, a dead one comes back on its old port when free."""
     home.mkdir(parents=True, exist_ok=True)
     state = read_state(home)
     if state and is_up(state):
         return state
-    down(home)
-    pg_port = PostgresProcess(home / "postgres").start()
-    nats_port, monitor_port, pid = NatsProcess(home / "nats").start()
+    pg_port = PostgresProcess(home / "postgres").start(_free(state.pg_port) if state else None)
+    if state and _pid_alive(state.nats_pid) and _port_open(state.nats_port):
+        nats_port, monitor_port, pid = state.nats_port, state.nats_monitor_port, state.nats_pid
+    else:
+        if state:
+            stop_pid(state.nats_pid)
+        nats_port, monitor_port, pid = NatsProcess(home / "nats").start(
+            _free(state.nats_port) if state else None, _free(state.nats_monitor_port) if state else None
+        )
     state = ServiceState(nats_port=nats_port, nats_monitor_port=monitor_port, nats_pid=pid, pg_port=pg_port)
     _state_file(home).write_text(json.dumps(asdict(state)))
     return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from consumers.store import LIVE_SCHEMA, migrate
 from hub import embedded
 from hub.config import Settings
 from hub.provision import provision
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,15 @@ def endpoints(settings: Settings, *, start: bool) -> Endpoints:
     return Endpoints(settings.nats_url or state.nats_url, settings.database_url or state.database_url, True)
 
 
+async def _log_nats_error(exc: Exception) -> None:
+    # nats-py's default prints a traceback per failed attempt; the CLI says it once, in Chinese.
+    log.debug("nats: %r", exc)
+
+
 @asynccontextmanager
 async def backbone(url: str, name: str = "liaison-hub") -> AsyncIterator[tuple[Client, JetStreamContext]]:
-    nc = await nats.connect(url, name=name, max_reconnect_attempts=10)
+    nc = await nats.connect(url, name=name, max_reconnect_attempts=5, reconnect_time_wait=1, connect_timeout=3,
+                            error_cb=_log_nats_error)
     try:
         yield nc, nc.jetstream(timeout=10)
     finally:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from schemas.events import AnyPayload, NodeCode, ShortText, TzDatetime
+from schemas.messages_zh import translate
 from schemas.regions import station_region
 
 SCHEMA_VERSION = 1
@@ -30,14 +31,11 @@ class Envelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_def
 
     def __post_init__(self) -> None:
         if self.occurred_at > self.recorded_at + CLOCK_SKEW:
-            raise ValueError(
-                "`occurred_at` is after `recorded_at`: an event cannot be recorded before it happens"
-            )
+            raise ValueError("`occurred_at` 晚于 `recorded_at`：事件不可能在发生之前就被记录")
         region = station_region(self.payload.station_id)
         if not region.startswith(self.origin):
             raise ValueError(
-                f"`payload.station_id` {self.payload.station_id} is outside the jurisdiction "
-                f"of `origin` {self.origin}"
+                f"`payload.station_id` {self.payload.station_id} 不在发布节点 `origin` {self.origin} 的辖区内"
             )
 
     @property
@@ -48,20 +46,21 @@ class Envelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_def
 
 
 class EventRejected(ValueError):
-    """A message that is not a valid event; says which event and which field."""
+    """A message that is not a valid event; says which event and which field, in Chinese.
 
-    def __init__(
-        self, reason: str, *, event_type: str | None, event_id: str | None, field: str | None
-    ) -> None:
+    ``reason`` keeps the original (English) wording for developers."""
+
+    def __init__(self, reason: str, *, event_type: str | None, event_id: str | None, field: str | None) -> None:
         self.reason = reason
+        self.reason_zh = translate(reason)
         self.event_type = event_type
         self.event_id = event_id
         self.field = field
-        what = f"event {event_type or '(unknown type)'}"
+        what = f"事件 {event_type or '（类型未知）'}"
         if event_id:
-            what += f" {event_id}"
-        where = f" field `{field}`:" if field else ""
-        super().__init__(f"{what}:{where} {reason}")
+            what += f"（编号 {event_id}）"
+        where = f"字段 `{field}`：" if field else ""
+        super().__init__(f"{what}：{where}{self.reason_zh}")
 
 
 _decoder = msgspec.json.Decoder(Envelope)

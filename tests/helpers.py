@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from schemas import events as ev
 
@@ -95,7 +95,7 @@ def township_history(opinions: int = 20) -> list[tuple[ev.Payload, datetime]]:
                         opinion_id=oid,
                         level="county",
                         unit="越城区住房和城乡建设局",
-                        deadline=date(2025, 4, 30),
+                        deadline=(at + timedelta(days=20)).date(),
                     ),
                     at + timedelta(minutes=30),
                 )

@@ -81,6 +81,30 @@ async def test_same_event_id_published_twice_is_stored_once(fresh: Servers, tmp_
     ledger = tmp_path / "twice.jsonl"
     ledger.write_text(line(STATION, event_id=event_id) + "\n", encoding="utf-8")
     cli("publish", str(ledger), "--node", NODE)
-    cli("publish", str(ledger), "--node", NODE)
+    again = json.loads(cli("publish", str(ledger), "--node", NODE, "--json").stdout)
+    assert (again["published"], again["already_stored"]) == (0, 1)
     status = json.loads(cli("status", "--json").stdout)
     assert status["stream"]["messages"] == 1
+
+
+async def test_a_ledger_sent_twice_is_stored_once_without_event_ids(fresh: Servers, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text("\n".join([line(STATION), line(VISIT)]) + "\n", encoding="utf-8")
+    first = json.loads(cli("publish", str(ledger), "--node", NODE, "--json").stdout)
+    second = json.loads(cli("publish", str(ledger), "--node", NODE, "--json").stdout)
+    assert (first["published"], second["published"], second["already_stored"]) == (2, 0, 2)
+
+
+async def test_encodings_bom_and_undecodable_lines(fresh: Servers, tmp_path: Path) -> None:
+    visit = line({**VISIT, "visit_id": "V-gbk"})
+    gbk = tmp_path / "gbk.jsonl"
+    gbk.write_bytes(line(STATION).encode("gbk") + b"\n" + visit.encode("gbk") + b"\n")
+    as_utf8 = cli("publish", str(gbk), "--node", NODE, "--json", check=False)
+    assert as_utf8.returncode == 1 and "Traceback" not in as_utf8.stderr
+    assert {r["line"] for r in json.loads(as_utf8.stdout)["rejected"]} == {1}  # the visit line is plain ASCII: it goes through
+    assert "--encoding" in as_utf8.stderr
+    ok = cli("publish", str(gbk), "--node", NODE, "--encoding", "gbk")
+    assert ok.returncode == 0
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + line({**VISIT, "visit_id": "V-bom"}).encode() + b"\n")
+    assert cli("publish", str(bom), "--node", NODE).returncode == 0

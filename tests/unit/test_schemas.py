@@ -54,17 +54,19 @@ def test_good_event_round_trips() -> None:
         ({"origin": "33060"}, "origin", "regex"),
         ({"payload.extra": 1}, "payload", "unknown field"),
         ({"event_id": "not-a-uuid"}, "event_id", "regex"),
-        ({"payload.station_id": "330602002-01"}, "payload.station_id", "jurisdiction"),
-        ({"occurred_at": "2025-03-02T09:00:00+08:00"}, "occurred_at", "recorded"),
+        ({"payload.station_id": "330602002-01"}, "payload.station_id", "辖区"),
+        ({"occurred_at": "2025-03-02T09:00:00+08:00"}, "occurred_at", "recorded_at"),
         ({"schema_version": 9}, "schema_version", "<= 1"),
     ],
 )
 def test_bad_values_name_event_and_field(change: dict[str, Any], field: str, words: str) -> None:
     err = rejected(good(**change))
     assert err.field == field, str(err)
-    assert words in str(err)
+    assert words in err.reason
     assert err.event_id == (change.get("event_id") or EVENT_ID)
-    assert str(err).startswith("event ")
+    # People read Chinese: the event, the field and the reason, never msgspec's English alone.
+    assert str(err).startswith("事件 ") and f"字段 `{field}`" in str(err)
+    assert err.reason_zh != err.reason or not err.reason.isascii()
 
 
 def test_missing_field_is_named() -> None:
@@ -76,7 +78,7 @@ def test_missing_field_is_named() -> None:
 
 def test_not_json_is_refused() -> None:
     err = rejected(b"\xff\xfe garbage")
-    assert "not valid JSON" in str(err) and err.event_type is None
+    assert "不是合法的 JSON" in str(err) and err.event_type is None
 
 
 def station(**over: Any) -> dict[str, Any]:
