@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta, timezone
 from typing import Any
 
 import msgspec
@@ -21,6 +22,8 @@ from schemas.envelope import Envelope
 from schemas.workflow import IllegalTransition, next_state
 
 Cursor = AsyncCursor[Any]
+# Deadlines and years are Beijing days; China has no daylight saving, so a fixed offset is exact.
+CHINA = timezone(timedelta(hours=8))
 
 
 class ApplyError(ValueError):
@@ -37,10 +40,14 @@ class BatchContext:
     open_staff: set[tuple[str, str, str]] = field(default_factory=set)
     open_enrolments: set[tuple[str, str]] = field(default_factory=set)
     archived: set[str] = field(default_factory=set)
+    consultations: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (status, station)
+    plans: dict[str, str] = field(default_factory=dict)  # reception plan id -> station
+    reports: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (deputy, station)
 
 
 def _ids(envs: Sequence[Envelope], attr: str) -> list[str]:
-    return sorted({str(getattr(e.payload, attr)) for e in envs if hasattr(e.payload, attr)})
+    # Optional references (a report, a plan, a consultation) may be absent.
+    return sorted({str(v) for e in envs if (v := getattr(e.payload, attr, None)) is not None})
 
 
 async def load_context(cur: Cursor, envs: Sequence[Envelope]) -> BatchContext:
@@ -76,6 +83,22 @@ async def load_context(cur: Cursor, envs: Sequence[Envelope]) -> BatchContext:
         ([e.event_id for e in envs],),
     )
     ctx.archived = {r[0] for r in await cur.fetchall()}
+    # Arts. 14, 16, 20: what plan ids, consultation ids and report ids refer to, in one round trip.
+    await cur.execute(
+        """SELECT 'consultation', consultation_id, status, station_id FROM consultations
+               WHERE consultation_id = ANY(%s)
+           UNION ALL SELECT 'plan', plan_id, NULL, station_id FROM reception_plans WHERE plan_id = ANY(%s)
+           UNION ALL SELECT 'report', report_id, deputy_id, station_id FROM voter_reports
+               WHERE report_id = ANY(%s)""",
+        (_ids(envs, "consultation_id"), _ids(envs, "plan_id"), _ids(envs, "report_id")),
+    )
+    for kind, key, extra, station in await cur.fetchall():
+        if kind == "consultation":
+            ctx.consultations[key] = (extra, station)
+        elif kind == "plan":
+            ctx.plans[key] = station
+        else:
+            ctx.reports[key] = (extra, station)
     return ctx
 
 
@@ -91,11 +114,12 @@ async def _station_established(
         _require_station(ctx, p.parent_station_id, env)
     await cur.execute(
         """INSERT INTO stations (station_id, name, level, region_code, parent_station_id, address,
-               ground_floor, functional_areas, status, established_at, last_event_id)
-           VALUES (%s,%s,%s,%s,%s,%s,%s,%s,'open',%s,%s)
+               ground_floor, functional_areas, status, established_at, last_event_id, host_kind)
+           VALUES (%s,%s,%s,%s,%s,%s,%s,%s,'open',%s,%s,%s)
            ON CONFLICT (station_id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,
                ground_floor = EXCLUDED.ground_floor, functional_areas = EXCLUDED.functional_areas,
-               status = 'open', closed_at = NULL, last_event_id = EXCLUDED.last_event_id""",
+               status = 'open', closed_at = NULL, close_reason = NULL,
+               last_event_id = EXCLUDED.last_event_id, host_kind = EXCLUDED.host_kind""",
         (
             p.station_id,
             p.name,
@@ -107,26 +131,48 @@ async def _station_established(
             list(p.functional_areas),
             env.occurred_at,
             env.event_id,
+            p.host_kind,
         ),
     )
     ctx.stations.add(p.station_id)
 
 
+async def _station_relocated(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.StationRelocated) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """UPDATE stations SET address=%s, ground_floor=%s, functional_areas=%s, relocated_at=%s,
+               last_event_id=%s WHERE station_id=%s""",
+        (p.address, p.ground_floor, list(p.functional_areas), env.occurred_at, env.event_id, p.station_id),
+    )
+
+
+async def _signage_installed(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.SignageInstalled) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """UPDATE stations SET signage=%s, signage_conforms=%s, signage_at=%s, last_event_id=%s
+           WHERE station_id=%s""",
+        (sorted(set(p.items)), p.conforms_to_spec, env.occurred_at, env.event_id, p.station_id),
+    )
+
+
 async def _station_closed(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.StationClosed) -> None:
     _require_station(ctx, p.station_id, env)
     await cur.execute(
-        "UPDATE stations SET status='closed', closed_at=%s, last_event_id=%s WHERE station_id=%s",
-        (env.occurred_at, env.event_id, p.station_id),
+        """UPDATE stations SET status='closed', closed_at=%s, close_reason=%s, last_event_id=%s
+           WHERE station_id=%s""",
+        (env.occurred_at, p.reason, env.event_id, p.station_id),
     )
 
 
 async def _staff_assigned(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.StaffAssigned) -> None:
     _require_station(ctx, p.station_id, env)
     await cur.execute(
-        """INSERT INTO staff (station_id, person_id, role, name, assigned_at) VALUES (%s,%s,%s,%s,%s)
+        """INSERT INTO staff (station_id, person_id, role, name, assigned_at, position)
+           VALUES (%s,%s,%s,%s,%s,%s)
            ON CONFLICT (station_id, person_id, role)
-           DO UPDATE SET name = EXCLUDED.name, assigned_at = EXCLUDED.assigned_at, released_at = NULL""",
-        (p.station_id, p.person_id, p.role, p.name, env.occurred_at),
+           DO UPDATE SET name = EXCLUDED.name, assigned_at = EXCLUDED.assigned_at, released_at = NULL,
+               position = EXCLUDED.position, release_reason = NULL""",
+        (p.station_id, p.person_id, p.role, p.name, env.occurred_at, p.position),
     )
     ctx.open_staff.add((p.station_id, p.person_id, p.role))
 
@@ -138,11 +184,25 @@ async def _staff_released(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.S
             f"staff.released: `person_id` {p.person_id} holds no {p.role} post at {p.station_id}"
         )
     await cur.execute(
-        """UPDATE staff SET released_at = %s
+        """UPDATE staff SET released_at = %s, release_reason = %s
            WHERE station_id = %s AND person_id = %s AND role = %s AND released_at IS NULL""",
-        (env.occurred_at, p.station_id, p.person_id, p.role),
+        (env.occurred_at, p.reason, p.station_id, p.person_id, p.role),
     )
     ctx.open_staff.discard(key)
+
+
+async def _staff_trained(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.StaffTrained) -> None:
+    # Trainees are not checked against open posts: the county that trains them publishes
+    # on its own connection, so a township's staff change may reach the stream after it.
+    _require_station(ctx, p.station_id, env)
+    for person_id in sorted(set(p.person_ids)):
+        await cur.execute(
+            """INSERT INTO staff_trainings (training_id, station_id, person_id, trained_at, year,
+                   organiser_level, topic, hours) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)
+               ON CONFLICT (training_id, station_id, person_id) DO NOTHING""",
+            (p.training_id, p.station_id, person_id, env.occurred_at, _local_year(env), p.organiser_level,
+             p.topic, p.hours),
+        )
 
 
 async def _disclosure_published(
@@ -210,16 +270,46 @@ async def _visit_recorded(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.V
     )
 
 
+async def _reception_planned(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.ReceptionPlanned) -> None:
+    _require_station(ctx, p.station_id, env)
+    known = ctx.plans.get(p.plan_id)
+    if known is not None and known != p.station_id:
+        raise ApplyError(f"reception.planned: `plan_id` {p.plan_id} belongs to station {known}")
+    # A revised plan replaces the earlier one whole.
+    await cur.execute(
+        """INSERT INTO reception_plans (plan_id, station_id, year, fixed_day, fixed_hour, planned_at)
+           VALUES (%s,%s,%s,%s,%s,%s)
+           ON CONFLICT (plan_id) DO UPDATE SET year=EXCLUDED.year, fixed_day=EXCLUDED.fixed_day,
+               fixed_hour=EXCLUDED.fixed_hour, planned_at=EXCLUDED.planned_at""",
+        (p.plan_id, p.station_id, p.year, p.fixed_day, p.fixed_hour, env.occurred_at),
+    )
+    await cur.execute("DELETE FROM reception_plan_items WHERE plan_id = %s", (p.plan_id,))
+    for item in sorted(p.items, key=lambda i: i.month):
+        await cur.execute(
+            "INSERT INTO reception_plan_items (plan_id, month, theme, basis) VALUES (%s,%s,%s,%s)",
+            (p.plan_id, item.month, item.theme, item.basis),
+        )
+    ctx.plans[p.plan_id] = p.station_id
+
+
 async def _reception_scheduled(
     cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.ReceptionScheduled
 ) -> None:
     _require_station(ctx, p.station_id, env)
+    if p.plan_id is not None and ctx.plans.get(p.plan_id) != p.station_id:
+        raise ApplyError(
+            f"reception.scheduled: `plan_id` {p.plan_id} is not a reception plan of {p.station_id}"
+        )
     await cur.execute(
         """INSERT INTO receptions (reception_id, station_id, theme, place, starts_at, announced_at,
-               mode, status) VALUES (%s,%s,%s,%s,%s,%s,%s,'scheduled')
+               mode, status, plan_id, arranged_deputy_ids, arranged_units)
+           VALUES (%s,%s,%s,%s,%s,%s,%s,'scheduled',%s,%s,%s)
            ON CONFLICT (reception_id) DO UPDATE SET theme=EXCLUDED.theme, place=EXCLUDED.place,
-               starts_at=EXCLUDED.starts_at, announced_at=EXCLUDED.announced_at, mode=EXCLUDED.mode""",
-        (p.reception_id, p.station_id, p.theme, p.place, p.starts_at, p.announced_at, p.mode),
+               starts_at=EXCLUDED.starts_at, announced_at=EXCLUDED.announced_at, mode=EXCLUDED.mode,
+               plan_id=EXCLUDED.plan_id, arranged_deputy_ids=EXCLUDED.arranged_deputy_ids,
+               arranged_units=EXCLUDED.arranged_units""",
+        (p.reception_id, p.station_id, p.theme, p.place, p.starts_at, p.announced_at, p.mode,
+         p.plan_id, list(p.deputy_ids), list(p.units)),
     )
     if p.reception_id not in ctx.receptions:
         ctx.receptions[p.reception_id] = ("scheduled", p.station_id)
@@ -270,12 +360,19 @@ def _opinion_moves(ctx: BatchContext, p: ev.Payload, opinion_id: str, env: Envel
 
 async def _opinion_received(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.OpinionReceived) -> None:
     _require_station(ctx, p.station_id, env)
+    if p.consultation_id is not None:
+        consultation = ctx.consultations.get(p.consultation_id)
+        if consultation is None:
+            raise ApplyError(f"opinion.received: `consultation_id` {p.consultation_id} was never opened")
+        if consultation[0] != "open":
+            raise ApplyError(f"opinion.received: consultation {p.consultation_id} is already concluded")
     state = _opinion_moves(ctx, p, p.opinion_id, env)
     citizen = p.citizen or ev.Citizen()
     await cur.execute(
         """INSERT INTO opinions (opinion_id, station_id, received_at, category, content, channel,
-               citizen_name, citizen_phone, citizen_address, deputy_id, status, updated_at)
-           VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
+               citizen_name, citizen_phone, citizen_address, deputy_id, status, updated_at,
+               consultation_id)
+           VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)""",
         (
             p.opinion_id,
             p.station_id,
@@ -289,11 +386,25 @@ async def _opinion_received(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev
             p.deputy_id,
             state,
             env.occurred_at,
+            p.consultation_id,
         ),
     )
 
 
+def _local_day(env: Envelope) -> date:
+    return env.occurred_at.astimezone(CHINA).date()
+
+
+def _local_year(env: Envelope) -> int:
+    return _local_day(env).year
+
+
 async def _opinion_step(cur: Cursor, ctx: BatchContext, env: Envelope, p: Any) -> None:
+    if isinstance(p, ev.OpinionAssigned) and p.deadline < _local_day(env):
+        raise ApplyError(
+            f"opinion.assigned `opinion_id` {p.opinion_id}: `deadline` {p.deadline} is before the day "
+            f"it was assigned ({_local_day(env)})"
+        )
     state = _opinion_moves(ctx, p, p.opinion_id, env)
     sets = ["status = %s", "updated_at = %s"]
     values: list[Any] = [state, env.occurred_at]
@@ -303,25 +414,193 @@ async def _opinion_step(cur: Cursor, ctx: BatchContext, env: Envelope, p: Any) -
         sets += ["outcome = 'redirected'", "legal_channel = %s"]
         values.append(p.channel)
     elif isinstance(p, ev.OpinionAssigned):
-        sets += ["outcome = 'assigned'", "assigned_level = %s", "assigned_unit = %s", "deadline = %s"]
-        values += [p.level, p.unit, p.deadline]
+        sets += ["outcome = 'assigned'", "assigned_level = %s", "assigned_unit = %s", "deadline = %s",
+                 "assigned_at = %s"]
+        values += [p.level, p.unit, p.deadline, env.occurred_at]
+    elif isinstance(p, ev.OpinionSupervised):
+        sets.append("supervisions = supervisions + 1")
     elif isinstance(p, ev.OpinionFeedbackGiven):
-        sets.append("satisfaction = %s")
-        values.append(p.satisfaction)
+        sets += ["satisfaction = %s", "feedback_at = %s"]
+        values += [p.satisfaction, env.occurred_at]
+    elif isinstance(p, ev.OpinionReported):
+        sets += ["reported_at = %s", "reported_to = %s"]
+        values += [env.occurred_at, p.to_level]
+    elif isinstance(p, ev.OpinionClosed):
+        sets.append("closed_at = %s")
+        values.append(env.occurred_at)
     await cur.execute(f"UPDATE opinions SET {', '.join(sets)} WHERE opinion_id = %s", (*values, p.opinion_id))
+
+
+# --- Arts. 13, 16-24: facts recorded at a station ------------------------------------------
+
+
+async def _consultation_opened(
+    cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.ConsultationOpened
+) -> None:
+    _require_station(ctx, p.station_id, env)
+    if p.consultation_id in ctx.consultations:
+        raise ApplyError(f"consultation.opened: `consultation_id` {p.consultation_id} is already opened")
+    await cur.execute(
+        """INSERT INTO consultations (consultation_id, station_id, subject, title, organiser,
+               organiser_level, mode, opened_at, closes_on, status)
+           VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,'open')""",
+        (p.consultation_id, p.station_id, p.subject, p.title, p.organiser, p.organiser_level, p.mode,
+         env.occurred_at, p.closes_on),
+    )
+    ctx.consultations[p.consultation_id] = ("open", p.station_id)
+
+
+async def _consultation_concluded(
+    cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.ConsultationConcluded
+) -> None:
+    known = ctx.consultations.get(p.consultation_id)
+    if known is None or known[1] != p.station_id:
+        raise ApplyError(
+            f"consultation.concluded: `consultation_id` {p.consultation_id} was never opened at {p.station_id}"
+        )
+    if known[0] != "open":
+        raise ApplyError(f"consultation.concluded: consultation {p.consultation_id} is already concluded")
+    await cur.execute(
+        """UPDATE consultations SET status='concluded', concluded_at=%s, opinions_collected=%s,
+               adopted=%s, summary=%s WHERE consultation_id=%s""",
+        (env.occurred_at, p.opinions_collected, p.adopted, p.summary, p.consultation_id),
+    )
+    ctx.consultations[p.consultation_id] = ("concluded", p.station_id)
+
+
+async def _contact_held(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.ContactHeld) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO contacts (contact_id, station_id, held_at, body, unit, official_title, purposes,
+               deputy_ids, mode, people_met) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
+           ON CONFLICT (contact_id) DO NOTHING""",
+        (p.contact_id, p.station_id, env.occurred_at, p.body, p.unit, p.official_title, list(p.purposes),
+         list(p.deputy_ids), p.mode, p.people_met),
+    )
+
+
+async def _agency_staff_stationed(
+    cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.AgencyStaffStationed
+) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO agency_services (service_id, station_id, body, unit, service, staff_count,
+               starts_on, ends_on, schedule, recorded_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
+           ON CONFLICT (service_id) DO UPDATE SET staff_count=EXCLUDED.staff_count,
+               ends_on=EXCLUDED.ends_on, schedule=EXCLUDED.schedule, recorded_at=EXCLUDED.recorded_at""",
+        (p.service_id, p.station_id, p.body, p.unit, p.service, p.staff_count, p.starts_on, p.ends_on,
+         p.schedule, env.occurred_at),
+    )
+
+
+async def _activity_held(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.ActivityHeld) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO activities (activity_id, station_id, held_at, year, kind, topic, organiser_level,
+               deputy_ids, participants, mode, project) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
+           ON CONFLICT (activity_id) DO NOTHING""",
+        (p.activity_id, p.station_id, env.occurred_at, _local_year(env), p.kind, p.topic,
+         p.organiser_level, list(p.deputy_ids), p.participants, p.mode, p.project),
+    )
+
+
+async def _lead_collected(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.LeadCollected) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO proposal_leads (lead_id, station_id, deputy_id, collected_at, category, summary,
+               source) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (lead_id) DO NOTHING""",
+        (p.lead_id, p.station_id, p.deputy_id, env.occurred_at, p.category, p.summary, p.source),
+    )
+
+
+async def _report_heard(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.DeputyReportHeard) -> None:
+    _require_station(ctx, p.station_id, env)
+    if p.report_id in ctx.reports:
+        raise ApplyError(f"deputy.report_heard: `report_id` {p.report_id} is already recorded")
+    await cur.execute(
+        """INSERT INTO voter_reports (report_id, station_id, deputy_id, held_at, voters, mode)
+           VALUES (%s,%s,%s,%s,%s,%s)""",
+        (p.report_id, p.station_id, p.deputy_id, env.occurred_at, p.voters, p.mode),
+    )
+    ctx.reports[p.report_id] = (p.deputy_id, p.station_id)
+
+
+async def _deputy_evaluated(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.DeputyEvaluated) -> None:
+    _require_station(ctx, p.station_id, env)
+    if p.report_id is not None:
+        report = ctx.reports.get(p.report_id)
+        if report is None or report[1] != p.station_id:
+            raise ApplyError(f"deputy.evaluated: `report_id` {p.report_id} was never heard at {p.station_id}")
+        if report[0] != p.deputy_id:
+            raise ApplyError(
+                f"deputy.evaluated: report {p.report_id} is deputy {report[0]}'s, not {p.deputy_id}'s"
+            )
+    await cur.execute(
+        """INSERT INTO evaluations (evaluation_id, station_id, deputy_id, report_id, evaluated_at, rating,
+               voters) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (evaluation_id) DO NOTHING""",
+        (p.evaluation_id, p.station_id, p.deputy_id, p.report_id, env.occurred_at, p.rating, p.voters),
+    )
+
+
+async def _budget_allocated(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.BudgetAllocated) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO budgets (budget_id, station_id, year, fiscal_level, purpose, amount_yuan,
+               allocated_at) VALUES (%s,%s,%s,%s,%s,%s,%s)
+           ON CONFLICT (budget_id) DO UPDATE SET amount_yuan=EXCLUDED.amount_yuan,
+               allocated_at=EXCLUDED.allocated_at""",
+        (p.budget_id, p.station_id, p.year, p.fiscal_level, p.purpose, p.amount_yuan, env.occurred_at),
+    )
+
+
+async def _service_purchased(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.ServicePurchased) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO purchased_services (contract_id, station_id, provider, provider_kind, service,
+               amount_yuan, starts_on, ends_on, signed_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)
+           ON CONFLICT (contract_id) DO NOTHING""",
+        (p.contract_id, p.station_id, p.provider, p.provider_kind, p.service, p.amount_yuan, p.starts_on,
+         p.ends_on, env.occurred_at),
+    )
+
+
+async def _station_assessed(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.StationAssessed) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO assessments (assessment_id, station_id, year, assessor_level, score, grade,
+               assessed_at) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (assessment_id) DO NOTHING""",
+        (p.assessment_id, p.station_id, p.year, p.assessor_level, p.score, p.grade, env.occurred_at),
+    )
+
+
+async def _station_commended(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.StationCommended) -> None:
+    _require_station(ctx, p.station_id, env)
+    await cur.execute(
+        """INSERT INTO commendations (commendation_id, station_id, year, title, awarded_by, awarded_at)
+           VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (commendation_id) DO NOTHING""",
+        (p.commendation_id, p.station_id, p.year, p.title, p.awarded_by, env.occurred_at),
+    )
 
 
 Handler = Callable[[Cursor, BatchContext, Envelope, Any], Awaitable[None]]
 
 HANDLERS: dict[type[ev.Payload], Handler] = {
     ev.StationEstablished: _station_established,
+    ev.StationRelocated: _station_relocated,
+    ev.SignageInstalled: _signage_installed,
     ev.StationClosed: _station_closed,
     ev.StaffAssigned: _staff_assigned,
     ev.StaffReleased: _staff_released,
+    ev.StaffTrained: _staff_trained,
     ev.DisclosurePublished: _disclosure_published,
     ev.DeputyEnrolled: _deputy_enrolled,
     ev.DeputyLeft: _deputy_left,
     ev.VisitRecorded: _visit_recorded,
+    ev.DeputyReportHeard: _report_heard,
+    ev.DeputyEvaluated: _deputy_evaluated,
+    ev.ContactHeld: _contact_held,
+    ev.AgencyStaffStationed: _agency_staff_stationed,
+    ev.ReceptionPlanned: _reception_planned,
     ev.ReceptionScheduled: _reception_scheduled,
     ev.ReceptionHeld: _reception_held,
     ev.ReceptionCancelled: _reception_cancelled,
@@ -333,7 +612,18 @@ HANDLERS: dict[type[ev.Payload], Handler] = {
     ev.OpinionFeedbackGiven: _opinion_step,
     ev.OpinionReported: _opinion_step,
     ev.OpinionClosed: _opinion_step,
+    ev.ConsultationOpened: _consultation_opened,
+    ev.ConsultationConcluded: _consultation_concluded,
+    ev.ActivityHeld: _activity_held,
+    ev.LeadCollected: _lead_collected,
+    ev.BudgetAllocated: _budget_allocated,
+    ev.ServicePurchased: _service_purchased,
+    ev.StationAssessed: _station_assessed,
+    ev.StationCommended: _station_commended,
 }
+# Every payload type has its handler (checked at import, so a new event cannot be forgotten).
+if set(HANDLERS) != set(ev.PAYLOAD_TYPES):
+    raise RuntimeError(f"no projection handler for {set(ev.PAYLOAD_TYPES) - set(HANDLERS)}")
 
 
 async def archive(cur: Cursor, ctx: BatchContext, env: Envelope, stream_seq: int, subject: str) -> None:

@@ -19,6 +19,21 @@ PROJECTION_TABLES = (
     "visits",
     "receptions",
     "opinions",
+    # Arts. 13-24 (migration 002)
+    "contacts",
+    "agency_services",
+    "reception_plans",
+    "reception_plan_items",
+    "consultations",
+    "activities",
+    "proposal_leads",
+    "voter_reports",
+    "evaluations",
+    "budgets",
+    "staff_trainings",
+    "purchased_services",
+    "assessments",
+    "commendations",
     "event_archive",
     "dead_letters",
 )
@@ -41,8 +56,12 @@ def migration_sql() -> list[str]:
 
 
 async def connect(url: str, schema: str = LIVE_SCHEMA) -> AsyncConnection[Any]:
+    # synchronous_commit on whatever the server says: the projector acks JetStream after
+    # COMMIT, so a commit that a crash can still undo would lose acknowledged events.
     return await AsyncConnection.connect(
-        url, options=f"-c search_path={_check_schema(schema)}", application_name="liaison-hub"
+        url,
+        options=f"-c search_path={_check_schema(schema)} -c synchronous_commit=on",
+        application_name="liaison-hub",
     )
 
 

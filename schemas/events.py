@@ -30,6 +30,10 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
 StationLevel = Literal["总站", "中心站", "联络站", "联络点"]
 FunctionalArea = Literal["办公", "接待", "展示"]
+# Art. 7: liaison points may sit in enterprises, public institutions, villages, communities, buildings.
+PointHost = Literal["enterprise", "institution", "village", "community", "building"]
+# Art. 8: signs and boards; their layout follows the city committee's specification.
+SignageItem = Literal["门牌", "标识牌", "指引牌", "公示栏", "代表风采栏", "接待须知"]
 StaffRole = Literal["站长", "副站长", "联络员"]
 DeputyLevel = Literal["national", "provincial", "city", "county", "township"]
 # Art. 11: the six items a station must disclose.
@@ -45,11 +49,59 @@ VisitActivity = Literal[
     "law_promotion",
     "study_session",
     "report_to_voters",
+    "enforcement_check",
+    "project_supervision",
+    "official_contact",
 ]
 Mode = Literal["on_site", "online"]
 LegalChannel = Literal["litigation", "arbitration", "administrative_review"]
 AssignLevel = Literal["city", "county", "township"]
 Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
+Level = AssignLevel
+# Art. 4, 13: the bodies whose officials contact deputies and people at a station.
+Body = Literal[
+    "standing_committee",  # 人大常委会（组成人员联系本级代表）
+    "government",  # 人民政府
+    "government_department",  # 人民政府有关部门
+    "supervision_commission",  # 监察委员会
+    "court",  # 人民法院
+    "procuratorate",  # 人民检察院
+    "township_government",  # 乡（镇）人民政府
+    "street_office",  # 街道办事处
+]
+ContactPurpose = Literal["member_contact", "consultation", "hear_opinions", "proposal_feedback"]
+# Art. 16: the matters on which state organs hear deputies and people at a station.
+ConsultationSubject = Literal[
+    "legislation_plan",
+    "local_regulation",
+    "government_rule",
+    "post_legislative_review",
+    "supervision_plan",
+    "special_work_report",
+    "enforcement_inspection",
+    "livelihood_project",
+    "major_policy",
+    "major_plan",
+    "other",
+]
+# Arts. 17-19: activities organised at a station.
+ActivityKind = Literal[
+    "inspection",  # 视察
+    "survey",  # 专项调研
+    "enforcement_check",  # 执法检查
+    "livelihood_project_supervision",  # 民生实事项目监督
+    "major_project_supervision",  # 重大建设工程项目监督
+    "grid_service",  # 城乡网格化服务
+    "law_promotion",  # 宣传宪法、法律、法规和重大方针政策
+    "study_session",  # 专题学习
+    "experience_exchange",  # 交流履职经验
+]
+LeadSource = Literal["grid_service", "law_promotion", "themed_reception", "daily_contact"]
+Rating = Literal["excellent", "competent", "basically_competent", "incompetent"]
+ProviderKind = Literal["university", "research_institute", "law_firm", "other"]
+Grade = Literal["优秀", "良好", "合格", "不合格"]
+Yuan = Annotated[int, msgspec.Meta(ge=0, le=100_000_000, description="amount in yuan")]
+Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
 
 _STATION_LEVEL_DIGITS = {"总站": 4, "中心站": 6, "联络站": 9}
 
@@ -71,8 +123,11 @@ class StationEstablished(Payload, frozen=True, tag="station.established"):
     ground_floor: bool
     functional_areas: list[FunctionalArea]
     parent_station_id: StationId | None = None
+    host_kind: PointHost | None = None  # only for a 联络点 (Art. 7)
 
     def __post_init__(self) -> None:
+        if self.host_kind is not None and self.level != "联络点":
+            raise ValueError(f"`host_kind` is only for a 联络点, not a {self.level}")
         if station_region(self.station_id) != self.region_code:
             raise ValueError(
                 f"`station_id` {self.station_id} must nest under `region_code` {self.region_code}"
@@ -98,6 +153,22 @@ class StationEstablished(Payload, frozen=True, tag="station.established"):
         node_level(self.region_code)
 
 
+class StationRelocated(Payload, frozen=True, tag="station.relocated"):
+    """Art. 8: new premises (convenient, ground floor, functional areas)."""
+
+    address: ShortText
+    ground_floor: bool
+    functional_areas: list[FunctionalArea]
+    reason: ShortText
+
+
+class SignageInstalled(Payload, frozen=True, tag="station.signage_installed"):
+    """Art. 8: signs and boards put up, and whether they follow the city's specification."""
+
+    items: Annotated[list[SignageItem], msgspec.Meta(min_length=1)]
+    conforms_to_spec: bool
+
+
 class StationClosed(Payload, frozen=True, tag="station.closed"):
     reason: ShortText
 
@@ -106,11 +177,24 @@ class StaffAssigned(Payload, frozen=True, tag="staff.assigned"):
     person_id: Ident
     name: ShortText
     role: StaffRole
+    # Art. 9: the post the person holds besides (e.g. 镇人大主席 as 站长).
+    position: ShortText | None = None
 
 
 class StaffReleased(Payload, frozen=True, tag="staff.released"):
     person_id: Ident
     role: StaffRole
+    reason: ShortText | None = None
+
+
+class StaffTrained(Payload, frozen=True, tag="staff.trained"):
+    """Art. 22: a station's staff took part in a training."""
+
+    training_id: Ident
+    person_ids: Annotated[list[Ident], msgspec.Meta(min_length=1)]
+    organiser_level: Level
+    topic: ShortText
+    hours: Annotated[int, msgspec.Meta(ge=1, le=200)]
 
 
 # --- Art. 11: disclosure ------------------------------------------------------
@@ -142,7 +226,81 @@ class VisitRecorded(Payload, frozen=True, tag="visit.recorded"):
     people_met: Count
 
 
+class DeputyReportHeard(Payload, frozen=True, tag="deputy.report_heard"):
+    """Art. 20: voters heard a deputy report on their work (述职)."""
+
+    report_id: Ident
+    deputy_id: Ident
+    voters: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    mode: Mode
+
+
+class DeputyEvaluated(Payload, frozen=True, tag="deputy.evaluated"):
+    """Art. 20: voters' evaluation (评议) of a deputy, usually after a report."""
+
+    evaluation_id: Ident
+    deputy_id: Ident
+    rating: Rating
+    voters: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    report_id: Ident | None = None
+
+
+# --- Art. 13: officials at the station --------------------------------------------
+
+
+class ContactHeld(Payload, frozen=True, tag="contact.held"):
+    """Committee members or officials met deputies (and people) at the station."""
+
+    contact_id: Ident
+    body: Body
+    unit: ShortText
+    official_title: ShortText
+    purposes: Annotated[list[ContactPurpose], msgspec.Meta(min_length=1)]
+    deputy_ids: Annotated[list[Ident], msgspec.Meta(min_length=1)]
+    mode: Mode
+    people_met: Count
+
+
+class AgencyStaffStationed(Payload, frozen=True, tag="agency.staff_stationed"):
+    """A state organ sends staff in to give professional services at the station."""
+
+    service_id: Ident
+    body: Body
+    unit: ShortText
+    service: ShortText
+    staff_count: Annotated[int, msgspec.Meta(ge=1, le=100)]
+    starts_on: date
+    schedule: ShortText
+    ends_on: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("`ends_on` is before `starts_on`")
+
+
 # --- Art. 14: themed receptions -------------------------------------------------
+
+
+class PlannedTheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    month: Annotated[int, msgspec.Meta(ge=1, le=12)]
+    theme: ShortText
+    # Themes follow the congress's key work or the social issues people care about.
+    basis: Literal["key_work", "hot_issue"]
+
+
+class ReceptionPlanned(Payload, frozen=True, tag="reception.planned"):
+    """The year's themed-reception plan (活动方案), with its fixed monthly day and hour."""
+
+    plan_id: Ident
+    year: Year
+    fixed_day: Annotated[int, msgspec.Meta(ge=1, le=28)]
+    fixed_hour: Annotated[int, msgspec.Meta(ge=7, le=20)]
+    items: Annotated[list[PlannedTheme], msgspec.Meta(min_length=1, max_length=12)]
+
+    def __post_init__(self) -> None:
+        months = [i.month for i in self.items]
+        if len(months) != len(set(months)):
+            raise ValueError("`items` plans a month twice")
 
 
 class ReceptionScheduled(Payload, frozen=True, tag="reception.scheduled"):
@@ -152,6 +310,10 @@ class ReceptionScheduled(Payload, frozen=True, tag="reception.scheduled"):
     starts_at: TzDatetime
     announced_at: TzDatetime
     mode: Mode
+    plan_id: Ident | None = None
+    # Art. 14: the deputies and the units' staff arranged to take part.
+    deputy_ids: list[Ident] = []
+    units: list[ShortText] = []
 
 
 class ReceptionHeld(Payload, frozen=True, tag="reception.held"):
@@ -183,6 +345,8 @@ class OpinionReceived(Payload, frozen=True, tag="opinion.received"):
     channel: Literal["on_site", "online", "reception", "grid"]
     citizen: Citizen | None = None
     deputy_id: Ident | None = None
+    # Art. 16: the consultation this opinion answers, if any.
+    consultation_id: Ident | None = None
 
 
 class OpinionAnswered(Payload, frozen=True, tag="opinion.answered"):
@@ -224,15 +388,145 @@ class OpinionClosed(Payload, frozen=True, tag="opinion.closed"):
     opinion_id: Ident
 
 
+# --- Art. 16: consultations -------------------------------------------------------
+
+
+class ConsultationOpened(Payload, frozen=True, tag="consultation.opened"):
+    """A state organ hears deputies' and people's opinions at the station on a matter."""
+
+    consultation_id: Ident
+    subject: ConsultationSubject
+    title: ShortText
+    organiser: ShortText
+    organiser_level: Level
+    closes_on: date
+    mode: Mode
+
+
+class ConsultationConcluded(Payload, frozen=True, tag="consultation.concluded"):
+    consultation_id: Ident
+    opinions_collected: Count
+    adopted: Count
+    summary: Text
+
+    def __post_init__(self) -> None:
+        if self.adopted > self.opinions_collected:
+            raise ValueError("`adopted` exceeds `opinions_collected`")
+
+
+# --- Arts. 17-19: activities; Art. 18: proposal leads ---------------------------------
+
+
+class ActivityHeld(Payload, frozen=True, tag="activity.held"):
+    activity_id: Ident
+    kind: ActivityKind
+    topic: ShortText
+    organiser_level: Level
+    deputy_ids: Annotated[list[Ident], msgspec.Meta(min_length=1)]
+    participants: Count
+    mode: Mode
+    project: ShortText | None = None  # the project supervised (Art. 17 para. 2)
+
+    def __post_init__(self) -> None:
+        supervises = self.kind in ("livelihood_project_supervision", "major_project_supervision")
+        if supervises != (self.project is not None):
+            raise ValueError("`project` is required for project supervision and only for it")
+
+
+class LeadCollected(Payload, frozen=True, tag="lead.collected"):
+    """Art. 18: a lead for a motion or suggestion (议案建议线索) collected from the people."""
+
+    lead_id: Ident
+    deputy_id: Ident
+    category: ShortText
+    summary: Text
+    source: LeadSource
+
+
+# --- Arts. 21-24: funding, purchased services, assessment -----------------------------
+
+_FISCAL_LEVEL = {4: "city", 6: "county", 9: "township"}
+
+
+class BudgetAllocated(Payload, frozen=True, tag="budget.allocated"):
+    """Art. 21: a station's construction or running funds, in a level's budget."""
+
+    budget_id: Ident
+    year: Year
+    fiscal_level: Level
+    purpose: Literal["construction", "operation"]
+    amount_yuan: Yuan
+
+    def __post_init__(self) -> None:
+        expected = _FISCAL_LEVEL[len(station_region(self.station_id))]
+        if self.fiscal_level != expected:
+            raise ValueError(
+                f"`fiscal_level` of station {self.station_id} must be {expected} (Art. 21), "
+                f"not {self.fiscal_level}"
+            )
+
+
+class ServicePurchased(Payload, frozen=True, tag="service.purchased"):
+    """Art. 23: a service bought from a university, research institute, law firm …"""
+
+    contract_id: Ident
+    provider: ShortText
+    provider_kind: ProviderKind
+    service: ShortText
+    amount_yuan: Yuan
+    starts_on: date
+    ends_on: date
+
+    def __post_init__(self) -> None:
+        if self.ends_on < self.starts_on:
+            raise ValueError("`ends_on` is before `starts_on`")
+
+
+_GRADE_FLOOR: dict[str, int] = {"优秀": 90, "良好": 80, "合格": 60, "不合格": 0}
+
+
+class StationAssessed(Payload, frozen=True, tag="station.assessed"):
+    """Art. 24: the yearly assessment of a station by the city or county committee."""
+
+    assessment_id: Ident
+    year: Year
+    assessor_level: Literal["city", "county"]
+    score: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    grade: Grade
+
+    def __post_init__(self) -> None:
+        floors = sorted(_GRADE_FLOOR.items(), key=lambda kv: -kv[1])
+        expected = next(g for g, floor in floors if self.score >= floor)
+        if self.grade != expected:
+            raise ValueError(f"`grade` {self.grade} does not match `score` {self.score} (expected {expected})")
+
+
+class StationCommended(Payload, frozen=True, tag="station.commended"):
+    """Art. 24: a commendation of a station with outstanding work."""
+
+    commendation_id: Ident
+    year: Year
+    title: ShortText
+    awarded_by: Literal["city", "county"]
+
+
 AnyPayload = (
     StationEstablished
+    | StationRelocated
+    | SignageInstalled
     | StationClosed
     | StaffAssigned
     | StaffReleased
+    | StaffTrained
     | DisclosurePublished
     | DeputyEnrolled
     | DeputyLeft
     | VisitRecorded
+    | DeputyReportHeard
+    | DeputyEvaluated
+    | ContactHeld
+    | AgencyStaffStationed
+    | ReceptionPlanned
     | ReceptionScheduled
     | ReceptionHeld
     | ReceptionCancelled
@@ -244,6 +538,14 @@ AnyPayload = (
     | OpinionFeedbackGiven
     | OpinionReported
     | OpinionClosed
+    | ConsultationOpened
+    | ConsultationConcluded
+    | ActivityHeld
+    | LeadCollected
+    | BudgetAllocated
+    | ServicePurchased
+    | StationAssessed
+    | StationCommended
 )
 
 PAYLOAD_TYPES: tuple[type[Payload], ...] = get_args(AnyPayload)

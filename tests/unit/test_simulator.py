@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import uuid_utils
@@ -80,9 +80,19 @@ def test_replays_like_the_projector(sim: Simulation) -> None:
     """Each phase is acknowledged before the next; within a node, stream order is list order."""
     stations: set[str] = set()
     enrolled: dict[str, str] = {}
+    left: dict[str, datetime] = {}
     receptions: dict[str, str] = {}
     opinions: dict[str, tuple[str, str]] = {}
+    consultations: dict[str, str] = {}
+    plans: dict[str, str] = {}
+    reports: dict[str, str] = {}
+    posts: set[tuple[str, str, str]] = set()
     ids: dict[str, set[str]] = defaultdict(set)
+
+    def active(deputy_id: str, station_id: str, at: datetime) -> None:
+        assert enrolled[deputy_id] == station_id
+        assert deputy_id not in left or at < left[deputy_id], f"{deputy_id} takes part after leaving"
+
     for phase in sim.phases:
         last_at: dict[str, datetime] = {}
         for e in phase:
@@ -93,42 +103,141 @@ def test_replays_like_the_projector(sim: Simulation) -> None:
             if isinstance(p, ev.StationEstablished):
                 assert p.station_id not in stations
                 assert p.parent_station_id is None or p.parent_station_id in stations
+                assert (p.host_kind is not None) == (p.level == "联络点")
                 stations.add(p.station_id)
                 continue
             assert p.station_id in stations
             if isinstance(p, ev.DeputyEnrolled):
                 assert p.deputy_id not in enrolled
                 enrolled[p.deputy_id] = p.station_id
+            elif isinstance(p, ev.DeputyLeft):
+                active(p.deputy_id, p.station_id, e.occurred_at)
+                left[p.deputy_id] = e.occurred_at
             elif isinstance(p, ev.VisitRecorded):
-                assert enrolled[p.deputy_id] == p.station_id
+                active(p.deputy_id, p.station_id, e.occurred_at)
                 assert p.visit_id not in ids["visit"]
                 ids["visit"].add(p.visit_id)
+            elif isinstance(p, ev.StaffAssigned):
+                posts.add((p.station_id, p.person_id, p.role))
+            elif isinstance(p, ev.StaffReleased):
+                posts.remove((p.station_id, p.person_id, p.role))
+            elif isinstance(p, ev.StaffTrained):
+                holding = {person for sid, person, _ in posts if sid == p.station_id}
+                assert set(p.person_ids) == holding, p.station_id
+            elif isinstance(p, ev.ReceptionPlanned):
+                assert sorted(i.month for i in p.items) == list(range(1, 13))
+                plans[p.plan_id] = p.station_id
             elif isinstance(p, ev.ReceptionScheduled):
                 assert p.reception_id not in receptions
                 assert p.announced_at == e.occurred_at
                 assert timedelta(days=3) <= p.starts_at - p.announced_at <= timedelta(days=10)
+                assert p.plan_id is None or plans[p.plan_id] == p.station_id
                 receptions[p.reception_id] = "scheduled"
             elif isinstance(p, ev.ReceptionHeld | ev.ReceptionCancelled):
                 assert receptions[p.reception_id] == "scheduled"
                 receptions[p.reception_id] = "held" if isinstance(p, ev.ReceptionHeld) else "x"
                 if isinstance(p, ev.ReceptionHeld):
                     assert 1 <= len(p.deputy_ids) <= 3
-                    assert all(enrolled[d] == p.station_id for d in p.deputy_ids)
+                    for d in p.deputy_ids:
+                        active(d, p.station_id, e.occurred_at - timedelta(hours=2))
+            elif isinstance(p, ev.ContactHeld | ev.ActivityHeld):
+                for d in p.deputy_ids:
+                    active(d, p.station_id, e.occurred_at)
+            elif isinstance(p, ev.DeputyReportHeard):
+                active(p.deputy_id, p.station_id, e.occurred_at)
+                reports[p.report_id] = p.deputy_id
+            elif isinstance(p, ev.DeputyEvaluated):
+                assert p.report_id is not None and reports[p.report_id] == p.deputy_id
+            elif isinstance(p, ev.ConsultationOpened):
+                assert p.consultation_id not in consultations
+                consultations[p.consultation_id] = "open"
+            elif isinstance(p, ev.ConsultationConcluded):
+                assert consultations[p.consultation_id] == "open"
+                consultations[p.consultation_id] = "concluded"
             elif isinstance(p, OPINION_PAYLOADS):
                 state, owner = opinions.get(p.opinion_id, (None, p.station_id))
                 assert owner == p.station_id
                 opinions[p.opinion_id] = (next_state(state, e.type), owner)
                 if isinstance(p, ev.OpinionReceived) and p.deputy_id is not None:
                     assert p.deputy_id in enrolled
+                if isinstance(p, ev.OpinionReceived) and p.consultation_id is not None:
+                    assert consultations[p.consultation_id] == "open"
     assert "scheduled" not in receptions.values()
     states = Counter(s for s, _ in opinions.values())
-    assert len(opinions) == 11_000
+    hot = sim.hot_topic
+    assert hot is not None
+    linked = len(_of(sim, ev.ConsultationOpened))
+    # Everyday opinions, the hot topic's surge, and 1-4 opinions per consultation.
+    assert 11_000 + len(hot.opinion_ids) + linked <= len(opinions) <= 11_000 + len(hot.opinion_ids) + 4 * linked
     assert states["closed"] > 0.9 * len(opinions)
+    # Art. 9: every open station, county station and city station keeps a 站长 all year.
+    heads = {sid for sid, _, role in posts if role == "站长"}
+    assert {s for s in stations if s.count("-") == 1} <= heads
+
+
+def test_every_event_type_is_simulated(sim: Simulation) -> None:
+    assert {e.type for e in _events(sim)} == set(ev.EVENT_TYPES)
+
+
+def test_each_level_funds_its_own_station(sim: Simulation) -> None:
+    budgets = [p for p in _of(sim, ev.BudgetAllocated) if isinstance(p, ev.BudgetAllocated)]
+    operating = {p.station_id for p in budgets if p.purpose == "operation"}
+    established = {p.station_id for p in _of(sim, ev.StationEstablished)
+                   if isinstance(p, ev.StationEstablished) and p.level != "联络点"}
+    assert operating == established
+
+
+def test_every_station_is_trained_and_assessed(sim: Simulation) -> None:
+    trained = {p.station_id for p in _of(sim, ev.StaffTrained)}
+    assessed = {p.station_id for p in _of(sim, ev.StationAssessed)}
+    established = {p.station_id for p in _of(sim, ev.StationEstablished)
+                   if isinstance(p, ev.StationEstablished)}
+    assert trained == established  # points too: their liaison officers
+    assert assessed == {s for s in established if s.count("-") == 1 and len(s.split("-")[0]) > 4}
+
+
+def test_the_hot_topic_is_one_county_one_month(sim: Simulation) -> None:
+    hot = sim.hot_topic
+    assert hot is not None and hot.month == f"{sim.year}-07" and len(hot.opinion_ids) >= 40
+    received = {e.payload.opinion_id: e for e in _events(sim) if isinstance(e.payload, ev.OpinionReceived)}
+    for oid in hot.opinion_ids:
+        e = received[oid]
+        assert isinstance(e.payload, ev.OpinionReceived)
+        assert e.occurred_at.strftime("%Y-%m") == hot.month
+        assert station_region(e.payload.station_id).startswith(hot.region_code)
+        assert all(k in e.payload.content for k in hot.keywords)
+    others = [e for oid, e in received.items() if oid not in set(hot.opinion_ids)]
+    assert not any("自来水" in e.payload.content for e in others if isinstance(e.payload, ev.OpinionReceived))
+
+
+def _overdue(sim: Simulation) -> tuple[set[str], set[str]]:
+    """Assigned opinions past their deadline at year end: (never answered, answered late)."""
+    deadline: dict[str, date] = {}
+    feedback: dict[str, date] = {}
+    for e in _events(sim):
+        if isinstance(e.payload, ev.OpinionAssigned):
+            deadline[e.payload.opinion_id] = e.payload.deadline
+        elif isinstance(e.payload, ev.OpinionFeedbackGiven):
+            feedback[e.payload.opinion_id] = e.occurred_at.date()
+    end = date(sim.year, 12, 31)
+    still = {o for o, d in deadline.items() if d < end and o not in feedback}
+    late = {o for o, d in deadline.items() if o in feedback and feedback[o] > d}
+    return still, late
+
+
+def test_nothing_is_overdue_unless_planted(sim: Simulation) -> None:
+    assert _overdue(sim) == (set(), set())
+    assert sim.faults.overdue_open == sim.faults.overdue_late == []
+    planted = simulate(opinions=1500, plant_overdue=True)
+    still, late = _overdue(planted)
+    assert still == set(planted.faults.overdue_open) and late == set(planted.faults.overdue_late)
+    assert 1 <= len(still) <= 4 and len(late) <= 3
 
 
 def test_opinion_mix(sim: Simulation) -> None:
     n = len(_of(sim, ev.OpinionReceived))
-    assert 0.30 < len(_of(sim, ev.OpinionAnswered)) / n < 0.40
+    # Opinions given in consultations are all answered and reported to the organiser.
+    assert 0.30 < len(_of(sim, ev.OpinionAnswered)) / n < 0.42
     assert 0.07 < len(_of(sim, ev.OpinionRedirected)) / n < 0.13
     assert 0.50 < len(_of(sim, ev.OpinionAssigned)) / n < 0.60
     for p in _of(sim, ev.OpinionReceived):
