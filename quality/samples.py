@@ -1,9 +1,15 @@
-"""Sample rows for failing checks, fetched directly (GX caps and reshapes its lists)."""
+"""Sample rows and per-node counts of a check, fetched directly (GX caps and reshapes its lists).
+
+Samples never carry citizens' personal details: ``citizen_*`` and ``raw`` columns are
+dropped, and phone and identity-card numbers inside any text are masked (an auditor's
+custom query may select free text).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import uuid
 from typing import Any
 
@@ -11,54 +17,102 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from quality.checks import Check, Kind
+from quality.checks import Check, Kind, table_node
+from quality.model import Tally
 from quality.params import RunParams
 
 SAMPLE_LIMIT = 20
+_DROPPED = ("citizen_", "raw")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_ID_CARD = re.compile(r"(?<![\dXx])(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{3,4}(\d{4})(?!\d)")
 
 
-def _jsonable(value: Any) -> Any:
+def mask_text(text: str) -> str:
+    text = _ID_CARD.sub(lambda m: m.group(1) + "********" + m.group(2), text)
+    text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+    return _LANDLINE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
+def jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else str(value)
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, bytes | memoryview):
         return "<binary>"
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
+    if isinstance(value, str):
+        return mask_text(value)
     return value
 
 
-def _query(check: Check, params: RunParams) -> sql.Composed:
+def clean_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: jsonable(v) for k, v in row.items() if not k.startswith(_DROPPED)}
+
+
+def _findings(check: Check, params: RunParams) -> sql.Composable:
+    """Every finding of a check as rows (with a ``node`` column where one can be derived)."""
     table = sql.Identifier(check.table)
     column = sql.Identifier(check.column or "")
+    node = sql.SQL(table_node(check.table))
     shown = sql.SQL(", ").join(sql.Identifier(c) for c in check.sample_columns)
-    limit = sql.Literal(SAMPLE_LIMIT)
     if check.kind is Kind.UNIQUE:
         return sql.SQL(
-            "SELECT {c}, count(*) AS occurrences FROM {t} WHERE {c} IS NOT NULL "
-            "GROUP BY {c} HAVING count(*) > 1 ORDER BY {c} LIMIT {n}"
-        ).format(c=column, t=table, n=limit)
+            "SELECT {c}, count(*) AS occurrences, min({n}) AS node FROM {t} WHERE {c} IS NOT NULL "
+            "GROUP BY {c} HAVING count(*) > 1 ORDER BY {c}").format(c=column, t=table, n=node)
     if check.kind is Kind.NOT_NULL:
-        return sql.SQL("SELECT {s} FROM {t} WHERE {c} IS NULL LIMIT {n}").format(
-            s=shown, t=table, c=column, n=limit)
+        return sql.SQL("SELECT {s}, {n} AS node FROM {t} WHERE {c} IS NULL").format(
+            s=shown, t=table, c=column, n=node)
     if check.kind is Kind.MATCH_REGEX:
-        return sql.SQL("SELECT {s} FROM {t} WHERE {c} !~ {r} ORDER BY 1 LIMIT {n}").format(
-            s=shown, t=table, c=column, r=sql.Literal(check.regex), n=limit)
-    if check.kind is Kind.ROWS:
+        return sql.SQL("SELECT {s}, {n} AS node FROM {t} WHERE {c} !~ {r} ORDER BY 1").format(
+            s=shown, t=table, c=column, r=sql.Literal(check.regex), n=node)
+    if check.kind is Kind.IN_SET:
+        return sql.SQL("SELECT {s}, {n} AS node FROM {t} WHERE {c} IS NOT NULL "
+                       "AND NOT ({c} = ANY({v})) ORDER BY 1").format(
+            s=shown, t=table, c=column, v=sql.Literal(list(check.value_set)), n=node)
+    if check.kind in (Kind.ROWS, Kind.SQL):
         # The catalogue's own text, parameters rendered from typed values (see params.py).
-        rows = sql.SQL(check.rows_query(params, batch=check.table))
-        return sql.SQL("SELECT * FROM ({q}) AS findings LIMIT {n}").format(q=rows, n=limit)
-    raise ValueError(f"check {check.id} ({check.kind}) has no sample query")
+        return sql.SQL(check.rows_query(params, batch=check.table))
+    raise ValueError(f"check {check.id} ({check.kind}) has no findings query")
 
 
 def fetch_samples(conn: psycopg.Connection[Any], check: Check,
                   params: RunParams) -> list[dict[str, Any]]:
-    """Up to SAMPLE_LIMIT offending rows; any ``citizen_*`` column is dropped regardless."""
+    """Up to SAMPLE_LIMIT offending rows, personal details removed."""
+    query = sql.SQL("SELECT * FROM ({q}) AS findings LIMIT {n}").format(
+        q=_findings(check, params), n=sql.Literal(SAMPLE_LIMIT))
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_query(check, params))
-        rows = cur.fetchall()
-    return [{k: _jsonable(v) for k, v in row.items() if not k.startswith("citizen_")}
-            for row in rows]
+        cur.execute(query)
+        return [clean_row(row) for row in cur.fetchall()]
+
+
+def count_findings(conn: psycopg.Connection[Any], check: Check,
+                   params: RunParams) -> tuple[int, dict[str, int]]:
+    """All findings, and per node when the findings carry a ``node`` column.
+
+    A duplicated key counts every row that holds it (as GX does)."""
+    inner = _findings(check, params)
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT * FROM ({q}) AS f LIMIT 0").format(q=inner))
+        names = [d.name for d in cur.description or ()]
+        weight = sql.SQL("occurrences") if check.kind is Kind.UNIQUE else sql.SQL("1")
+        if "node" in names:
+            cur.execute(sql.SQL("SELECT node::text, sum({w})::bigint FROM ({q}) AS f GROUP BY 1"
+                                ).format(w=weight, q=inner))
+            per_node = {str(n or ""): int(c) for n, c in cur.fetchall()}
+            return sum(per_node.values()), per_node
+        cur.execute(sql.SQL("SELECT coalesce(sum({w}), 0)::bigint FROM ({q}) AS f").format(
+            w=weight, q=inner))
+        row = cur.fetchone()
+        return (int(row[0]) if row else 0), {}
+
+
+def populations(conn: psycopg.Connection[Any], query: str) -> dict[str, Tally]:
+    """Records examined per node, from a ``(node, n)`` query."""
+    with conn.cursor() as cur:
+        cur.execute(query.encode())
+        return {str(node or ""): Tally(0, int(n)) for node, n in cur.fetchall()}

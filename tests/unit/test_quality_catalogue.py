@@ -48,13 +48,38 @@ def test_row_queries_render_for_gx(check: Check) -> None:
     assert "{batch}" not in check.rows_query(PARAMS, batch="stations")
 
 
-def test_every_gx_check_names_what_it_needs() -> None:
+def test_every_check_names_what_it_needs() -> None:
     for c in CHECKS:
-        if c.kind in (Kind.UNIQUE, Kind.NOT_NULL, Kind.MATCH_REGEX):
+        if c.kind in (Kind.UNIQUE, Kind.NOT_NULL, Kind.MATCH_REGEX, Kind.IN_SET):
             assert c.column and c.sample_columns and c.column in c.sample_columns
+        if c.kind is Kind.IN_SET:
+            assert c.value_set
         if c.kind is Kind.ROWS:
             assert c.query
-    assert sum(c.kind not in GX_KINDS for c in CHECKS) == 1  # only reconciliation is plain SQL
+            # Every finding names the node it belongs to, so it can be scored per node.
+            assert re.search(r"\bAS node\b", c.query), c.id
+        if c.kind is not Kind.PYTHON:
+            assert c.population_query(PARAMS), c.id
+    python = {c.id for c in CHECKS if c.kind is Kind.PYTHON}
+    assert python == {"stream_reconciliation", "archive_projection_reconciliation",
+                      "node_totals_add_up", "stream_readable", "projection_fresh",
+                      "projection_tables_readable"}
+    assert all(c.kind in GX_KINDS for c in CHECKS if c.id not in python)
+
+
+def test_every_dimension_has_checks_and_timeliness_names_its_thresholds() -> None:
+    assert {c.dimension for c in CHECKS} == set(Dimension)
+    titles = {c.id: c.title(PARAMS) for c in CHECKS}
+    assert titles["event_recording_lag"] == "事件在发生后24小时内录入（发生时间与记录时间之差）"
+    assert titles["reception_announced_in_advance"] == "主题接待活动至少提前3日向社会公告"
+    assert "{" not in "".join(titles.values())
+
+
+def test_population_queries_render_without_placeholders() -> None:
+    for c in CHECKS:
+        q = c.population_query(PARAMS)
+        if q is not None:
+            assert "{" not in q and "AS node" in q and "AS n" in q, c.id
 
 
 def test_params_render_typed_literals_only() -> None:
@@ -63,6 +88,9 @@ def test_params_render_typed_literals_only() -> None:
     assert lit["year_start"] == "'2025-01-01T00:00:00+08:00'::timestamptz"
     assert lit["last_month"] == "DATE '2025-06-01'"
     assert lit["known_regions"] == "ARRAY['3306','330602']::text[]"
+    assert lit["as_of_end"] == "'2025-06-16T00:00:00+08:00'::timestamptz"
+    assert lit["silent_levels"] == "ARRAY['中心站','联络站']::text[]"
+    assert lit["notice"] == "interval '3 days'"
     later = RunParams(2024, date(2025, 2, 1), (), ())
     assert later.literals()["last_month"] == "DATE '2024-12-01'"
     with pytest.raises(ValueError):
@@ -79,6 +107,7 @@ def test_sqlalchemy_url_uses_psycopg3_and_schema() -> None:
 
 
 def test_great_expectations_is_imported_lazily() -> None:
-    code = ("import sys, quality.runner, quality.report, quality.store; "
+    code = ("import sys, quality.runner, quality.report, quality.store, quality.job, "
+            "quality.scheduler, quality.custom, hub.cli, hub.serve, consumers.projector; "
             "sys.exit('great_expectations' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
