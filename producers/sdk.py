@@ -39,6 +39,26 @@ class PublishFailed(RuntimeError):
     """The backbone did not store the event after every retry; says what to do next."""
 
 
+class PublishRefused(PublishFailed):
+    """The server refused the publish (permissions violation): these credentials may not publish
+    under this subject. Not retried: retrying cannot change the answer."""
+
+    def __init__(self, message: str, *, subject: str, event_id: str) -> None:
+        super().__init__(message)
+        self.subject = subject
+        self.event_id = event_id
+
+
+# How often a publish waiting for its ack looks whether the server refused it instead: a
+# refused publish gets no ack at all, only an asynchronous -ERR on the connection.
+REFUSAL_POLL = 0.1
+
+
+def _refusal_of(err: BaseException | None, subject: str) -> bool:
+    text = str(err or "").lower()
+    return "permissions violation for publish" in text and f'"{subject.lower()}"' in text
+
+
 def new_event_id() -> str:
     return str(uuid_utils.uuid7())
 
@@ -53,13 +73,24 @@ class NodePublisher:
     """Publishes the events of one node (city, county or township)."""
 
     def __init__(
-        self, js: JetStreamContext, node: str, actor: str, *, max_in_flight: int = 512, timeout: float = 5.0
+        self,
+        js: JetStreamContext,
+        node: str,
+        actor: str,
+        *,
+        max_in_flight: int = 512,
+        timeout: float = 5.0,
+        retries: int = RETRIES,
     ) -> None:
         node_level(node)
         self.js = js
         self.node = node
         self.actor = actor
         self.timeout = timeout
+        # Raise it where a clustered stream may be electing a leader (a few seconds without one).
+        self.retries = retries
+        # Publishes the server refused (permissions violation), counted for reconciliation.
+        self.refused = 0
         self._window = asyncio.Semaphore(max_in_flight)
 
     @classmethod
@@ -115,17 +146,15 @@ class NodePublisher:
         data = encode(envelope)
         headers = {"Nats-Msg-Id": envelope.event_id}
         delay = 0.2
-        for attempt in range(1, RETRIES + 1):
+        for attempt in range(1, self.retries + 1):
             try:
                 async with self._window:
-                    return await self.js.publish(
-                        subject, data, timeout=self.timeout, stream=STREAM, headers=dict(headers)
-                    )
+                    return await self._publish_once(subject, data, dict(headers), envelope)
             except _TRANSIENT as exc:
-                if attempt == RETRIES:
+                if attempt == self.retries:
                     raise PublishFailed(
                         f"event {envelope.type} {envelope.event_id} was not acknowledged after "
-                        f"{RETRIES} tries ({type(exc).__name__}); check that the NATS server is "
+                        f"{self.retries} tries ({type(exc).__name__}); check that the NATS server is "
                         "running (liaison-hub status) and publish the event again: the same "
                         "event id is stored once"
                     ) from exc
@@ -137,6 +166,35 @@ class NodePublisher:
                     f"the backbone refused event {envelope.type} {envelope.event_id}: {exc}"
                 ) from exc
         raise AssertionError("unreachable")
+
+    async def _publish_once(
+        self, subject: str, data: bytes, headers: dict[str, str], envelope: Envelope
+    ) -> PubAck:
+        """One publish and its ack, or PublishRefused as soon as the server says it refused it."""
+        nc = getattr(self.js, "_nc", None)
+        seen = nc.last_error if nc is not None else None
+        task = asyncio.ensure_future(
+            self.js.publish(subject, data, timeout=self.timeout, stream=STREAM, headers=headers)
+        )
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=REFUSAL_POLL)
+                if done:
+                    return task.result()
+                err = nc.last_error if nc is not None else None
+                if err is not None and err is not seen and _refusal_of(err, subject):
+                    self.refused += 1
+                    raise PublishRefused(
+                        f"the server refused event {envelope.type} {envelope.event_id}: node "
+                        f"{self.node}'s connection may not publish to {subject} (permissions "
+                        "violation). The credentials in use belong to another node, or the "
+                        "subject lies outside their prefix; nothing was stored.",
+                        subject=subject,
+                        event_id=envelope.event_id,
+                    )
+        finally:
+            if not task.done():
+                task.cancel()
 
     async def publish_all(
         self, envelopes: Iterable[Envelope], on_ack: Callable[[Published], None] | None = None

@@ -51,3 +51,28 @@ def origin_of(subject: str) -> str | None:
         if token != FILLER:
             return token
     return None
+
+
+# Items a higher level hands down (互通): ``lls.dn.<sender>.<target city>.<county>.<township>.<kind>``.
+# The sender comes first so each sender's stream has subjects of its own (no overlap across
+# leaf-connected servers), and the target's tokens follow so a site filters what is addressed to it.
+DOWN_ROOT = "lls.dn"
+
+
+def down_subject(sender: str, target: str, kind: str) -> str:
+    """Subject of an item (``notice.issued``) that ``sender`` hands down to ``target``."""
+    if target == sender or not target.startswith(sender):
+        raise ValueError(f"{target} is not below {sender}: items are handed down only")
+    return ".".join([DOWN_ROOT, sender, *_levels(target), kind])
+
+
+def down_scope(sender: str) -> str:
+    """What a node may hand down: anything addressed within its own jurisdiction."""
+    level = node_level(sender)
+    depth = {NodeLevel.CITY: 1, NodeLevel.COUNTY: 2, NodeLevel.TOWNSHIP: 3}[level]
+    return ".".join([DOWN_ROOT, sender, *_levels(sender)[:depth], ">"])
+
+
+def inbox_filter(sender: str, target: str) -> str:
+    """What ``target`` takes from ``sender``'s hand-down stream: items addressed to it."""
+    return ".".join([DOWN_ROOT, sender, *_levels(target), ">"])
