@@ -15,8 +15,13 @@ import typer
 from rich.table import Table
 
 from hub import embedded
+from hub.cli_analysis import analysis_app
 from hub.cli_common import JsonOpt, console, emit_json, reach, run
+from hub.cli_deputies import deputies_app
+from hub.cli_opinions import opinions_app
 from hub.cli_quality import quality_app, quality_table
+from hub.cli_serve import serve_command
+from hub.cli_topology import deploy_app, topology_app
 from hub.config import load_settings
 from hub.runtime import Endpoints, backbone, prepare
 
@@ -26,6 +31,12 @@ app = typer.Typer(
 schema_app = typer.Typer(help="事件契约：JSON Schema 导出")
 app.add_typer(schema_app, name="schema")
 app.add_typer(quality_app, name="quality")
+app.add_typer(opinions_app, name="opinions")
+app.add_typer(deputies_app, name="deputies")
+app.add_typer(analysis_app, name="analysis")
+app.add_typer(topology_app, name="topology")
+app.add_typer(deploy_app, name="deploy")
+app.command("serve")(serve_command)
 
 @app.command()
 def up() -> None:
@@ -48,11 +59,19 @@ def down() -> None:
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """事件流位置、各表行数、各类事件数与死信。"""
+    from hub.runtime import NotRunning, endpoints
     from hub.status import collect
 
-    ep = reach(start=False)
+    try:
+        ep = endpoints(load_settings(), start=False)
+    except NotRunning as exc:
+        if as_json:
+            emit_json({"running": False, "reason": str(exc)})
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     run(prepare(ep))
     doc = run(collect(ep))
+    doc["running"] = True
     if as_json:
         emit_json(doc)
         return
@@ -64,11 +83,15 @@ def status(as_json: JsonOpt = False) -> None:
     table = Table("表", "行数", title="投影表")
     for name, n in doc["tables"].items():
         table.add_row(name, f"{n:,}")
-    console.print(table)
+    types = Table("事件类型", "已入库", title="各类事件")
+    for name, n in doc["events_by_type"].items():
+        types.add_row(name, f"{n:,}")
+    console.print(table, types)
     if doc["dead_letters"]:
-        console.print(
-            f"[yellow]死信 {len(doc['dead_letters'])} 条[/yellow]（liaison-hub status --json 查看原因）"
-        )
+        letters = Table("序号", "阶段", "事件类型", "原因", title=f"死信（前 {len(doc['dead_letters'])} 条）")
+        for d in doc["dead_letters"]:
+            letters.add_row(str(d["stream_seq"]), d["stage"], d["event_type"] or "", d["reason"])
+        console.print(letters)
 
 
 @schema_app.command("export")
@@ -80,7 +103,11 @@ def schema_export(
 
     text = json.dumps(envelope_schema(), ensure_ascii=False, indent=2)
     if out:
-        out.write_text(text + "\n", encoding="utf-8")
+        try:
+            out.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            console.print(f"[red]无法写入 {out}：{exc.strerror}。请检查目录是否存在、是否可写。[/red]")
+            raise typer.Exit(2) from exc
         console.print(f"已写入 {out}")
     else:
         sys.stdout.write(text + "\n")
@@ -91,45 +118,56 @@ def publish(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL 文件，每行一个事件")],
     node: Annotated[str, typer.Option("--node", help="发布节点的区划代码（4/6/9 位）")],
     actor: Annotated[str, typer.Option(help="操作人")] = "jsonl-import",
+    encoding: Annotated[str, typer.Option(help="文件编码（缺省 utf-8，可用 gbk 等）")] = "utf-8",
     as_json: JsonOpt = False,
 ) -> None:
-    """从 JSONL 文件发布事件：错误行报告行号与字段，其余行照常发布；有被拒行时退出码为 1。"""
+    """从 JSONL 文件发布事件：错误行报告行号与字段，其余行照常发布；有被拒行时退出码为 1。
+
+    未给 event_id 的行按节点与内容生成固定编号，同一文件重复发布只存一次。"""
+    import codecs
+
     from producers.importer import LineError, LineEvent, read_jsonl
     from producers.sdk import NodePublisher, PublishFailed
     from schemas.regions import node_level
 
     try:
         node_level(node)
-    except ValueError as exc:
-        console.print(f"[red]--node 无效：{exc}[/red]")
+        codecs.lookup(encoding)
+    except (ValueError, LookupError) as exc:
+        console.print(f"[red]参数无效：{exc}[/red]")
         raise typer.Exit(2) from exc
-    parsed = list(read_jsonl(file, node))
+    ep = reach(start=False)
+    run(prepare(ep))
+    parsed = list(read_jsonl(file, node, encoding))
     good = [p for p in parsed if isinstance(p, LineEvent)]
     bad = [p for p in parsed if isinstance(p, LineError)]
     for err in bad:
         console.print(f"[red]拒绝[/red] {file}:{err}")
-    ep = reach(start=False)
-    run(prepare(ep))
+    if not parsed:
+        console.print(f"[yellow]{file} 中没有事件（空文件或只有空行）。[/yellow]")
 
-    async def send() -> list[str]:
+    async def send() -> tuple[int, list[str]]:
         failed: list[str] = []
+        duplicates = 0
         async with backbone(ep.nats_url, name=f"node-{node}") as (_, js):
             pub = NodePublisher(js, node, actor)
             for item in good:
                 try:
-                    await pub.publish(item.envelope)
+                    ack = await pub.publish(item.envelope)
+                    duplicates += bool(ack.duplicate)
                 except PublishFailed as exc:
                     failed.append(f"第 {item.line} 行: {exc}")
-        return failed
+        return duplicates, failed
 
-    failed = run(send())
+    duplicates, failed = run(send())
     for f in failed:
         console.print(f"[red]发布失败[/red] {f}")
-    published = len(good) - len(failed)
+    stored = len(good) - len(failed) - duplicates
     if as_json:
         emit_json(
             {
-                "published": published,
+                "published": stored,
+                "already_stored": duplicates,
                 "rejected": [
                     {
                         "line": e.line,
@@ -137,13 +175,16 @@ def publish(
                         "event_id": e.error.event_id,
                         "field": e.error.field,
                         "reason": e.error.reason,
+                        "reason_zh": e.error.reason_zh,
                     }
                     for e in bad
                 ],
                 "failed": failed,
             }
         )
-    console.print(f"已发布 {published} 条，拒绝 {len(bad)} 条，发布失败 {len(failed)} 条。")
+    console.print(
+        f"已发布 {stored} 条，此前已发布（服务器去重）{duplicates} 条，拒绝 {len(bad)} 条，发布失败 {len(failed)} 条。"
+    )
     if bad or failed:
         raise typer.Exit(1)
 
@@ -159,12 +200,22 @@ def project(follow: Annotated[bool, typer.Option(help="持续运行（否则追�
 
     async def go() -> projector.BatchStats:
         async with backbone(ep.nats_url) as (_, js), await connect(ep.database_url, LIVE_SCHEMA) as conn:
-            return await projector.run(js, conn, until_caught_up=not follow)
+            return await projector.run(
+                js, conn, until_caught_up=not follow,
+                reconnect=lambda: connect(ep.database_url, LIVE_SCHEMA),
+                give_up_after=None if follow else 120.0,
+            )
 
-    stats = run(go())
+    if follow:
+        console.print("投影器持续运行中（Ctrl-C 停止）…")
+    try:
+        stats = run(go())
+    except (projector.ProjectorBusy, projector.ProjectorStopped) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     console.print(
         f"投影完成：应用 {stats.applied:,} 条，死信 {stats.dead_lettered}，重复 {stats.duplicates}，"
-        f"检查点 {stats.last_seq}"
+        f"重投已计 {stats.redelivered}，检查点 {stats.last_seq}"
     )
 
 
@@ -198,6 +249,11 @@ def rebuild(
         async with backbone(ep.nats_url) as (_, js):
             return await do_rebuild(js, ep.database_url, schema)
 
+    from consumers.rebuild import REBUILD_SCHEMA
+
+    if not REBUILD_SCHEMA.match(schema):
+        console.print(f"[red]--schema 无效：重建目标必须是 rebuild 或 rebuild_<小写字母数字>（{schema!r} 会被先删除，不允许）。[/red]")
+        raise typer.Exit(2)
     with console.status("正在从事件流重放…"):
         report = run(go())
     doc = {
@@ -245,11 +301,19 @@ def rebuild(
 @app.command()
 def demo(
     as_json: JsonOpt = False,
-    opinions: Annotated[int, typer.Option(help="模拟的群众意见建议数量")] = 11_000,
+    opinions: Annotated[int, typer.Option(help="模拟的群众意见建议数量", min=0)] = 11_000,
+    topology: Annotated[
+        bool, typer.Option("--topology", help="经多级拓扑运行：各节点向本站发布，经叶节点汇聚至市级集群")
+    ] = False,
 ) -> None:
     """主流程演示：启动嵌入式服务，模拟绍兴市一年数据，发布、投影、质量检查，并核对预置问题。"""
     from hub.demo import run_demo
 
+    if topology:
+        from hub.cli_topology import topology_demo
+
+        topology_demo(as_json=as_json, opinions=opinions)
+        return
     settings = load_settings()
     ep = reach(start=True)
     run(prepare(ep))
@@ -316,16 +380,33 @@ def _print_demo(result: Any, ep: Endpoints) -> None:
         )
 
 
+def _quiet_great_expectations(record: logging.LogRecord) -> bool:
+    # GX sets its own loggers to INFO on import and logs temp folders there; auditors need not see that.
+    return not (record.name.startswith("great_expectations") and record.levelno < logging.WARNING)
+
+
 def main() -> None:
+    import nats.errors
+    import psycopg
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # Great Expectations logs its temp folders at INFO; auditors need not see that.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    app()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_great_expectations)
+    try:
+        app()
+    except (nats.errors.NoServersError, nats.errors.TimeoutError, ConnectionError) as exc:
+        console.print(f"[red]无法连接 NATS 服务器（{type(exc).__name__}）。[/red]请检查 HUB_NATS_URL，"
+                      "或用 `liaison-hub up` 启动嵌入式服务，再用 `liaison-hub status` 确认。")
+        raise SystemExit(3) from exc
+    except psycopg.OperationalError as exc:
+        console.print(f"[red]无法连接 PostgreSQL：{str(exc).splitlines()[0]}[/red]\n请检查 HUB_DATABASE_URL，"
+                      "或用 `liaison-hub up` 启动嵌入式服务，再用 `liaison-hub status` 确认。")
+        raise SystemExit(3) from exc
 
 
 @app.command()
 def bench(
-    events: Annotated[int, typer.Option(help="事件数")] = 20_000,
+    events: Annotated[int, typer.Option(help="事件数", min=100)] = 20_000,
     as_json: JsonOpt = False,
 ) -> None:
     """性能基准：原始上限（nats-py 发布/拉取、psycopg COPY）与本系统流水线同场测量，打印比值。"""

@@ -110,7 +110,9 @@ async def run_demo(
     counties: int = 3,
     year: int = 2025,
 ) -> DemoResult:
-    from quality.runner import run_quality, to_json
+    from consumers.projector import DURABLE
+    from quality.job import run_once
+    from quality.runner import to_json
 
     result = DemoResult()
     t0 = time.perf_counter()
@@ -154,7 +156,8 @@ async def run_demo(
             progress.update(ptask, rate=f"{progress.tasks[ptask].completed / elapsed:,.0f} 条/秒")
 
         async with backbone(ep.nats_url) as (_, js), await connect(ep.database_url, LIVE_SCHEMA) as conn:
-            stats = await projector.run(js, conn, on_batch=batch_done)
+            stats = await projector.run(js, conn, on_batch=batch_done,
+                                        reconnect=lambda: connect(ep.database_url, LIVE_SCHEMA))
         result.timings["project_s"] = time.perf_counter() - t
         result.projected = {
             "applied": stats.applied,
@@ -165,13 +168,11 @@ async def run_demo(
     result.status = await collect(ep)
     with console.status("数据质量检查（Great Expectations）…"):
         t = time.perf_counter()
-        run = run_quality(
-            ep.database_url,
-            stream_count=result.status["stream"]["messages"],
-            year=sim.year,
-            as_of=date(sim.year, 12, 31),
-            reports_dir=reports_dir,
-        )
+        # Locked, reconciled against the stream, stored, reported and published (quality/job.py).
+        job = await run_once(ep.nats_url, ep.database_url, reports_dir=reports_dir, year=sim.year,
+                             as_of=date(sim.year, 12, 31), projector=DURABLE, trigger="demo")
+        assert job.run is not None  # it waits for the lock, so it always runs
+        run = job.run
         result.timings["quality_s"] = time.perf_counter() - t
     result.quality = to_json(run)
     result.report_html = str(run.html_path)
