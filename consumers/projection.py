@@ -27,7 +27,11 @@ CHINA = timezone(timedelta(hours=8))
 
 
 class ApplyError(ValueError):
-    """The event is valid but cannot be applied to the current state."""
+    """The event is valid but cannot be applied to the current state.
+
+    The message is stored in ``dead_letters`` and read by auditors, so it is Chinese: the
+    event type first, then the field (in backticks) and the id, what is wrong and, where it
+    is clear, what to do."""
 
 
 @dataclass
@@ -102,16 +106,19 @@ async def load_context(cur: Cursor, envs: Sequence[Envelope]) -> BatchContext:
     return ctx
 
 
-def _require_station(ctx: BatchContext, station_id: str, env: Envelope) -> None:
+def _require_station(ctx: BatchContext, station_id: str, env: Envelope, field: str = "station_id") -> None:
     if station_id not in ctx.stations:
-        raise ApplyError(f"unknown station `{station_id}` in {env.type}: establish it first")
+        raise ApplyError(
+            f"{env.type}：`{field}` {station_id} 的站点尚未建立（没有收到它的 station.established）；"
+            "请先发布该站点的 station.established，再重新发布本事件"
+        )
 
 
 async def _station_established(
     cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.StationEstablished
 ) -> None:
     if p.parent_station_id is not None:
-        _require_station(ctx, p.parent_station_id, env)
+        _require_station(ctx, p.parent_station_id, env, "parent_station_id")
     await cur.execute(
         """INSERT INTO stations (station_id, name, level, region_code, parent_station_id, address,
                ground_floor, functional_areas, status, established_at, last_event_id, host_kind)
@@ -181,7 +188,8 @@ async def _staff_released(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.S
     key = (p.station_id, p.person_id, p.role)
     if key not in ctx.open_staff:
         raise ApplyError(
-            f"staff.released: `person_id` {p.person_id} holds no {p.role} post at {p.station_id}"
+            f"staff.released：`person_id` {p.person_id} 在站点 {p.station_id} 没有在任的{p.role}职务"
+            "（从未任命，或已经离任）；请核对人员编号、`role` 和站点"
         )
     await cur.execute(
         """UPDATE staff SET released_at = %s, release_reason = %s
@@ -237,7 +245,10 @@ async def _deputy_enrolled(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.
 
 async def _deputy_left(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.DeputyLeft) -> None:
     if (p.deputy_id, p.station_id) not in ctx.open_enrolments:
-        raise ApplyError(f"deputy.left: `deputy_id` {p.deputy_id} is not enrolled at {p.station_id}")
+        raise ApplyError(
+            f"deputy.left：`deputy_id` {p.deputy_id} 的代表目前没有进驻站点 {p.station_id}"
+            "（从未进站，或已经离站）；请核对代表编号和站点"
+        )
     await cur.execute(
         "UPDATE enrolments SET left_at=%s WHERE deputy_id=%s AND station_id=%s AND left_at IS NULL",
         (env.occurred_at, p.deputy_id, p.station_id),
@@ -274,7 +285,10 @@ async def _reception_planned(cur: Cursor, ctx: BatchContext, env: Envelope, p: e
     _require_station(ctx, p.station_id, env)
     known = ctx.plans.get(p.plan_id)
     if known is not None and known != p.station_id:
-        raise ApplyError(f"reception.planned: `plan_id` {p.plan_id} belongs to station {known}")
+        raise ApplyError(
+            f"reception.planned：`plan_id` {p.plan_id} 已是站点 {known} 的接待活动方案，"
+            f"不能再用于站点 {p.station_id}；请换一个方案编号"
+        )
     # A revised plan replaces the earlier one whole.
     await cur.execute(
         """INSERT INTO reception_plans (plan_id, station_id, year, fixed_day, fixed_hour, planned_at)
@@ -298,7 +312,8 @@ async def _reception_scheduled(
     _require_station(ctx, p.station_id, env)
     if p.plan_id is not None and ctx.plans.get(p.plan_id) != p.station_id:
         raise ApplyError(
-            f"reception.scheduled: `plan_id` {p.plan_id} is not a reception plan of {p.station_id}"
+            f"reception.scheduled：`plan_id` {p.plan_id} 不是站点 {p.station_id} 的接待活动方案"
+            "（没有收到该站点的这份 reception.planned）；请先发布 reception.planned，或核对方案编号"
         )
     await cur.execute(
         """INSERT INTO receptions (reception_id, station_id, theme, place, starts_at, announced_at,
@@ -315,14 +330,24 @@ async def _reception_scheduled(
         ctx.receptions[p.reception_id] = ("scheduled", p.station_id)
 
 
+_RECEPTION_ENDED = {"held": "举行", "cancelled": "取消"}
+_RECEPTION_ACTION = {"held": "记为举行", "cancelled": "取消"}
+
+
 def _reception_ends(
     ctx: BatchContext, reception_id: str, station_id: str, env: Envelope, outcome: str
 ) -> None:
     known = ctx.receptions.get(reception_id)
     if known is None or known[1] != station_id:
-        raise ApplyError(f"{env.type}: `reception_id` {reception_id} was never scheduled at {station_id}")
+        raise ApplyError(
+            f"{env.type}：`reception_id` {reception_id} 的接待活动从未在站点 {station_id} 安排过"
+            "（没有收到 reception.scheduled）；请先发布 reception.scheduled，或核对接待编号"
+        )
     if known[0] != "scheduled":
-        raise ApplyError(f"{env.type}: reception {reception_id} is already {known[0]}")
+        raise ApplyError(
+            f"{env.type}：`reception_id` {reception_id} 的接待活动已经{_RECEPTION_ENDED.get(known[0], known[0])}，"
+            f"不能再{_RECEPTION_ACTION[outcome]}"
+        )
     ctx.receptions[reception_id] = (outcome, station_id)
 
 
@@ -348,12 +373,14 @@ def _opinion_moves(ctx: BatchContext, p: ev.Payload, opinion_id: str, env: Envel
     known = ctx.opinions.get(opinion_id)
     if known and known[1] != p.station_id:
         raise ApplyError(
-            f"{env.type}: opinion {opinion_id} belongs to station {known[1]}, not {p.station_id}"
+            f"{env.type}：`opinion_id` {opinion_id} 的意见属于站点 {known[1]}，不属于站点 {p.station_id}；"
+            "请核对意见编号和站点"
         )
     try:
         state = next_state(known[0] if known else None, env.type)
     except IllegalTransition as exc:
-        raise ApplyError(f"{env.type} `opinion_id` {opinion_id}: {exc}") from exc
+        # "opinion.closed：`opinion_id` O-1 的意见当前为「已交办」（assigned），不能办理…"
+        raise ApplyError(f"{env.type}：`opinion_id` {opinion_id} 的{exc}") from exc
     ctx.opinions[opinion_id] = (state, p.station_id)
     return state
 
@@ -363,9 +390,15 @@ async def _opinion_received(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev
     if p.consultation_id is not None:
         consultation = ctx.consultations.get(p.consultation_id)
         if consultation is None:
-            raise ApplyError(f"opinion.received: `consultation_id` {p.consultation_id} was never opened")
+            raise ApplyError(
+                f"opinion.received：`consultation_id` {p.consultation_id} 的征求意见活动从未开启"
+                "（没有收到 consultation.opened）；请先发布 consultation.opened，或核对编号"
+            )
         if consultation[0] != "open":
-            raise ApplyError(f"opinion.received: consultation {p.consultation_id} is already concluded")
+            raise ApplyError(
+                f"opinion.received：`consultation_id` {p.consultation_id} 的征求意见活动已经结束，"
+                "不能再收入意见；如是一般意见，请去掉 `consultation_id`"
+            )
     state = _opinion_moves(ctx, p, p.opinion_id, env)
     citizen = p.citizen or ev.Citizen()
     await cur.execute(
@@ -402,8 +435,8 @@ def _local_year(env: Envelope) -> int:
 async def _opinion_step(cur: Cursor, ctx: BatchContext, env: Envelope, p: Any) -> None:
     if isinstance(p, ev.OpinionAssigned) and p.deadline < _local_day(env):
         raise ApplyError(
-            f"opinion.assigned `opinion_id` {p.opinion_id}: `deadline` {p.deadline} is before the day "
-            f"it was assigned ({_local_day(env)})"
+            f"opinion.assigned：`opinion_id` {p.opinion_id} 的办理期限 `deadline` {p.deadline} "
+            f"早于交办当天（{_local_day(env)}，北京时间）；请改正办理期限"
         )
     state = _opinion_moves(ctx, p, p.opinion_id, env)
     sets = ["status = %s", "updated_at = %s"]
@@ -439,7 +472,9 @@ async def _consultation_opened(
 ) -> None:
     _require_station(ctx, p.station_id, env)
     if p.consultation_id in ctx.consultations:
-        raise ApplyError(f"consultation.opened: `consultation_id` {p.consultation_id} is already opened")
+        raise ApplyError(
+            f"consultation.opened：`consultation_id` {p.consultation_id} 已经开启过；新的征求意见活动请换一个编号"
+        )
     await cur.execute(
         """INSERT INTO consultations (consultation_id, station_id, subject, title, organiser,
                organiser_level, mode, opened_at, closes_on, status)
@@ -456,10 +491,13 @@ async def _consultation_concluded(
     known = ctx.consultations.get(p.consultation_id)
     if known is None or known[1] != p.station_id:
         raise ApplyError(
-            f"consultation.concluded: `consultation_id` {p.consultation_id} was never opened at {p.station_id}"
+            f"consultation.concluded：`consultation_id` {p.consultation_id} 的征求意见活动从未在站点 "
+            f"{p.station_id} 开启（没有收到 consultation.opened）；请先发布 consultation.opened，或核对编号"
         )
     if known[0] != "open":
-        raise ApplyError(f"consultation.concluded: consultation {p.consultation_id} is already concluded")
+        raise ApplyError(
+            f"consultation.concluded：`consultation_id` {p.consultation_id} 的征求意见活动已经结束，不能重复结束"
+        )
     await cur.execute(
         """UPDATE consultations SET status='concluded', concluded_at=%s, opinions_collected=%s,
                adopted=%s, summary=%s WHERE consultation_id=%s""",
@@ -516,7 +554,9 @@ async def _lead_collected(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.L
 async def _report_heard(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.DeputyReportHeard) -> None:
     _require_station(ctx, p.station_id, env)
     if p.report_id in ctx.reports:
-        raise ApplyError(f"deputy.report_heard: `report_id` {p.report_id} is already recorded")
+        raise ApplyError(
+            f"deputy.report_heard：`report_id` {p.report_id} 的述职已经记录过；另一次述职请换一个编号"
+        )
     await cur.execute(
         """INSERT INTO voter_reports (report_id, station_id, deputy_id, held_at, voters, mode)
            VALUES (%s,%s,%s,%s,%s,%s)""",
@@ -530,10 +570,14 @@ async def _deputy_evaluated(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev
     if p.report_id is not None:
         report = ctx.reports.get(p.report_id)
         if report is None or report[1] != p.station_id:
-            raise ApplyError(f"deputy.evaluated: `report_id` {p.report_id} was never heard at {p.station_id}")
+            raise ApplyError(
+                f"deputy.evaluated：`report_id` {p.report_id} 的述职在站点 {p.station_id} 没有记录"
+                "（没有收到 deputy.report_heard）；请先发布 deputy.report_heard，或核对述职编号"
+            )
         if report[0] != p.deputy_id:
             raise ApplyError(
-                f"deputy.evaluated: report {p.report_id} is deputy {report[0]}'s, not {p.deputy_id}'s"
+                f"deputy.evaluated：`report_id` {p.report_id} 是代表 {report[0]} 的述职，"
+                f"不是 `deputy_id` {p.deputy_id} 的；请核对述职编号和代表编号"
             )
     await cur.execute(
         """INSERT INTO evaluations (evaluation_id, station_id, deputy_id, report_id, evaluated_at, rating,

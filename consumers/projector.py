@@ -31,7 +31,7 @@ from psycopg import AsyncConnection
 
 from consumers import projection
 from consumers.projection import ApplyError
-from schemas.envelope import EventRejected, decode
+from schemas.envelope import Envelope, EventRejected, decode
 from schemas.subjects import ALL_EVENTS, STREAM
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,25 @@ async def _dead_letter(
     )
 
 
+def duplicate_reason(env: Envelope) -> str:
+    """Why a re-sent event is a dead letter (in Chinese, like every stored reason)."""
+    return (
+        f"{env.type}：`event_id` {env.event_id} 的事件已经归档过，这条是同一事件的重复发送，"
+        "已忽略，不影响数据，无需处理"
+    )
+
+
+def refused_reason(raw: bytes, exc: Exception) -> str:
+    """Why PostgreSQL refused an event; its own (English) error is kept for the engineers."""
+    try:
+        env = decode(raw)
+    except EventRejected:
+        what = "数据库拒绝写入该事件"
+    else:
+        what = f"{env.type}：数据库拒绝写入 `event_id` {env.event_id} 的事件"
+    return f"{what}，请把这条死信交给技术人员处理（数据库报错：{exc}）"
+
+
 class Projector:
     """Folds the stream into the tables of one schema (the connection's search_path)."""
 
@@ -143,15 +162,7 @@ class Projector:
             stats.dead_lettered += 1
             return
         if env.event_id in ctx.archived:
-            await _dead_letter(
-                cur,
-                msg,
-                seq,
-                "duplicate",
-                f"event {env.event_id} was already archived",
-                env.event_id,
-                env.type,
-            )
+            await _dead_letter(cur, msg, seq, "duplicate", duplicate_reason(env), env.event_id, env.type)
             stats.duplicates += 1
             return
         try:
@@ -211,7 +222,7 @@ class Projector:
                     except psycopg.OperationalError:
                         raise
                     except psycopg.Error as exc:
-                        await _dead_letter(cur, msg, seq, "apply", f"database refused: {exc}", None, None)
+                        await _dead_letter(cur, msg, seq, "apply", refused_reason(msg.data, exc), None, None)
                         stats.dead_lettered += 1
                         # The savepoint undid the writes; re-read what the rest depends on.
                         ctx = await self._context(cur, todo[i + 1 :])

@@ -111,7 +111,7 @@ class NodePublisher:
         """A validated envelope; EventRejected names the event and the field that is wrong."""
         if not station_region(payload.station_id).startswith(self.node):
             raise EventRejected(
-                f"station {payload.station_id} is outside node {self.node}'s jurisdiction",
+                f"`station_id` {payload.station_id} 不在本节点 {self.node} 的辖区内；节点只能发布本辖区站点的事件",
                 event_type=payload.__struct_config__.tag
                 if isinstance(payload.__struct_config__.tag, str)
                 else None,
@@ -137,7 +137,7 @@ class NodePublisher:
 
         if envelope.origin != self.node:
             raise EventRejected(
-                f"origin {envelope.origin} is not this node ({self.node})",
+                f"`origin` {envelope.origin} 不是本节点（{self.node}）",
                 event_type=envelope.type,
                 event_id=envelope.event_id,
                 field="origin",
@@ -153,17 +153,16 @@ class NodePublisher:
             except _TRANSIENT as exc:
                 if attempt == self.retries:
                     raise PublishFailed(
-                        f"event {envelope.type} {envelope.event_id} was not acknowledged after "
-                        f"{self.retries} tries ({type(exc).__name__}); check that the NATS server is "
-                        "running (liaison-hub status) and publish the event again: the same "
-                        "event id is stored once"
+                        f"事件 {envelope.type}（编号 {envelope.event_id}）重试 {self.retries} 次仍未得到确认"
+                        f"（{type(exc).__name__}）；请确认 NATS 服务器在运行（liaison-hub status）后重新发布："
+                        "同一事件编号只会存储一次"
                     ) from exc
                 log.warning("publish %s attempt %d failed: %r; retrying", envelope.event_id, attempt, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 3.0)
             except APIError as exc:
                 raise PublishFailed(
-                    f"the backbone refused event {envelope.type} {envelope.event_id}: {exc}"
+                    f"事件流拒绝了事件 {envelope.type}（编号 {envelope.event_id}）：{exc}"
                 ) from exc
         raise AssertionError("unreachable")
 
@@ -185,10 +184,9 @@ class NodePublisher:
                 if err is not None and err is not seen and _refusal_of(err, subject):
                     self.refused += 1
                     raise PublishRefused(
-                        f"the server refused event {envelope.type} {envelope.event_id}: node "
-                        f"{self.node}'s connection may not publish to {subject} (permissions "
-                        "violation). The credentials in use belong to another node, or the "
-                        "subject lies outside their prefix; nothing was stored.",
+                        f"服务器拒绝了事件 {envelope.type}（编号 {envelope.event_id}）：节点 {self.node} "
+                        f"的连接无权发布到 {subject}（permissions violation，越权发布）。所用凭据属于"
+                        "其他节点，或主题不在其前缀之内；未存储任何内容。请检查节点凭据配置。",
                         subject=subject,
                         event_id=envelope.event_id,
                     )

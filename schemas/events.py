@@ -104,6 +104,8 @@ Yuan = Annotated[int, msgspec.Meta(ge=0, le=100_000_000, description="amount in 
 Year = Annotated[int, msgspec.Meta(ge=2000, le=2100)]
 
 _STATION_LEVEL_DIGITS = {"总站": 4, "中心站": 6, "联络站": 9}
+# In the messages people read: the level of a region code, by its number of digits.
+_REGION_KIND = {4: "市级", 6: "县级", 9: "乡镇（街道）级"}
 
 
 class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
@@ -126,29 +128,47 @@ class StationEstablished(Payload, frozen=True, tag="station.established"):
     host_kind: PointHost | None = None  # only for a 联络点 (Art. 7)
 
     def __post_init__(self) -> None:
+        # Messages start with the field they blame (schemas/envelope.py reads it from there).
         if self.host_kind is not None and self.level != "联络点":
-            raise ValueError(f"`host_kind` is only for a 联络点, not a {self.level}")
+            raise ValueError(
+                f"`host_kind`（联络点所在单位类型）只适用于联络点，本事件的 `level` 是 {self.level}："
+                "请删去 `host_kind`，或核对 `level`"
+            )
         if station_region(self.station_id) != self.region_code:
             raise ValueError(
-                f"`station_id` {self.station_id} must nest under `region_code` {self.region_code}"
+                f"`station_id` {self.station_id} 不在 `region_code` {self.region_code} 之下："
+                f"站点编号应以所属区划代码开头（如 {self.region_code}-01），请核对两者"
             )
         point_parent = station_parent(self.station_id)
         if self.level == "联络点":
-            if point_parent is None or self.parent_station_id != point_parent:
-                raise ValueError("`parent_station_id` of a 联络点 must be the station its id nests under")
+            if point_parent is None:
+                raise ValueError(
+                    f"`parent_station_id` 无法对应：`level` 为 联络点，但 `station_id` {self.station_id} "
+                    f"不是联络点编号（联络点编号是所属站点编号后加两位，如 {self.station_id}-01）"
+                )
+            if self.parent_station_id != point_parent:
+                raise ValueError(
+                    f"`parent_station_id` 应为 {point_parent}（联络点 {self.station_id} 编号所属的站点），"
+                    f"实际为 {self.parent_station_id or '空'}"
+                )
             return
         if point_parent is not None:
-            raise ValueError(f"`station_id` {self.station_id} is a liaison-point id, level is {self.level}")
-        if len(self.region_code) != _STATION_LEVEL_DIGITS[self.level]:
             raise ValueError(
-                f"`region_code` {self.region_code} has the wrong length for a {self.level} "
-                f"(needs {_STATION_LEVEL_DIGITS[self.level]} digits)"
+                f"`station_id` {self.station_id} 是联络点编号，但 `level` 为 {self.level}："
+                f"联络点请把 `level` 设为 联络点，否则请使用站点编号（如 {point_parent}）"
+            )
+        digits = _STATION_LEVEL_DIGITS[self.level]
+        if len(self.region_code) != digits:
+            raise ValueError(
+                f"`region_code` {self.region_code} 是{_REGION_KIND.get(len(self.region_code), '')}区划代码，"
+                f"与 `level` {self.level} 不符：{self.level}应使用 {digits} 位的{_REGION_KIND[digits]}区划代码"
             )
         if self.parent_station_id is not None:
             parent_region = station_region(self.parent_station_id)
             if not self.region_code.startswith(parent_region) or parent_region == self.region_code:
                 raise ValueError(
-                    f"`parent_station_id` {self.parent_station_id} is not above region {self.region_code}"
+                    f"`parent_station_id` {self.parent_station_id} 不是上级站点：它的区划 {parent_region} "
+                    f"不在本站区划 `region_code` {self.region_code} 之上（上级站点应属于上一级区划）"
                 )
         node_level(self.region_code)
 
@@ -275,7 +295,9 @@ class AgencyStaffStationed(Payload, frozen=True, tag="agency.staff_stationed"):
 
     def __post_init__(self) -> None:
         if self.ends_on is not None and self.ends_on < self.starts_on:
-            raise ValueError("`ends_on` is before `starts_on`")
+            raise ValueError(
+                f"`ends_on` {self.ends_on} 早于 `starts_on` {self.starts_on}：结束日期不能早于开始日期"
+            )
 
 
 # --- Art. 14: themed receptions -------------------------------------------------
@@ -299,8 +321,11 @@ class ReceptionPlanned(Payload, frozen=True, tag="reception.planned"):
 
     def __post_init__(self) -> None:
         months = [i.month for i in self.items]
-        if len(months) != len(set(months)):
-            raise ValueError("`items` plans a month twice")
+        twice = sorted({m for m in months if months.count(m) > 1})
+        if twice:
+            raise ValueError(
+                f"`items` 重复安排了 {'、'.join(f'{m} 月' for m in twice)}：每个月只能安排一个接待主题"
+            )
 
 
 class ReceptionScheduled(Payload, frozen=True, tag="reception.scheduled"):
@@ -411,7 +436,10 @@ class ConsultationConcluded(Payload, frozen=True, tag="consultation.concluded"):
 
     def __post_init__(self) -> None:
         if self.adopted > self.opinions_collected:
-            raise ValueError("`adopted` exceeds `opinions_collected`")
+            raise ValueError(
+                f"`adopted` {self.adopted} 大于 `opinions_collected` {self.opinions_collected}："
+                "采纳的意见数不能超过征集到的意见数"
+            )
 
 
 # --- Arts. 17-19: activities; Art. 18: proposal leads ---------------------------------
@@ -429,8 +457,13 @@ class ActivityHeld(Payload, frozen=True, tag="activity.held"):
 
     def __post_init__(self) -> None:
         supervises = self.kind in ("livelihood_project_supervision", "major_project_supervision")
-        if supervises != (self.project is not None):
-            raise ValueError("`project` is required for project supervision and only for it")
+        if supervises and self.project is None:
+            raise ValueError(f"`project` 未填写：`kind` 为 {self.kind}（项目监督）时必须写明所监督的项目")
+        if not supervises and self.project is not None:
+            raise ValueError(
+                f"`project` 只用于项目监督（`kind` 为 livelihood_project_supervision 或 "
+                f"major_project_supervision），本事件 `kind` 为 {self.kind}：请删去 `project`"
+            )
 
 
 class LeadCollected(Payload, frozen=True, tag="lead.collected"):
@@ -446,6 +479,7 @@ class LeadCollected(Payload, frozen=True, tag="lead.collected"):
 # --- Arts. 21-24: funding, purchased services, assessment -----------------------------
 
 _FISCAL_LEVEL = {4: "city", 6: "county", 9: "township"}
+_FISCAL_LABEL = {"city": "市", "county": "县（市、区）", "township": "乡镇（街道）"}
 
 
 class BudgetAllocated(Payload, frozen=True, tag="budget.allocated"):
@@ -461,8 +495,8 @@ class BudgetAllocated(Payload, frozen=True, tag="budget.allocated"):
         expected = _FISCAL_LEVEL[len(station_region(self.station_id))]
         if self.fiscal_level != expected:
             raise ValueError(
-                f"`fiscal_level` of station {self.station_id} must be {expected} (Art. 21), "
-                f"not {self.fiscal_level}"
+                f"`fiscal_level` 应为 {expected}，实际为 {self.fiscal_level}：站点 {self.station_id} 属"
+                f"{_FISCAL_LABEL[expected]}级，其经费列入{_FISCAL_LABEL[expected]}级财政预算（第二十一条）"
             )
 
 
@@ -479,7 +513,9 @@ class ServicePurchased(Payload, frozen=True, tag="service.purchased"):
 
     def __post_init__(self) -> None:
         if self.ends_on < self.starts_on:
-            raise ValueError("`ends_on` is before `starts_on`")
+            raise ValueError(
+                f"`ends_on` {self.ends_on} 早于 `starts_on` {self.starts_on}：结束日期不能早于开始日期"
+            )
 
 
 _GRADE_FLOOR: dict[str, int] = {"优秀": 90, "良好": 80, "合格": 60, "不合格": 0}
@@ -498,7 +534,11 @@ class StationAssessed(Payload, frozen=True, tag="station.assessed"):
         floors = sorted(_GRADE_FLOOR.items(), key=lambda kv: -kv[1])
         expected = next(g for g, floor in floors if self.score >= floor)
         if self.grade != expected:
-            raise ValueError(f"`grade` {self.grade} does not match `score` {self.score} (expected {expected})")
+            scale = "，".join(f"{g} ≥{floor}" for g, floor in floors if floor)
+            raise ValueError(
+                f"`grade` {self.grade} 与 `score` {self.score} 不符：{self.score} 分应评为 {expected}"
+                f"（评分标准：{scale}，其余为不合格）"
+            )
 
 
 class StationCommended(Payload, frozen=True, tag="station.commended"):

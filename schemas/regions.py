@@ -29,7 +29,7 @@ _NODE_CODE = re.compile(NODE_CODE_PATTERN)
 def node_level(code: str) -> NodeLevel:
     """Level of a node code; ValueError names what is wrong with it."""
     if not _NODE_CODE.match(code):
-        raise ValueError(f"region code {code!r} must be 4 (city), 6 (county) or 9 (township) digits")
+        raise ValueError(f"区划代码 {code!r} 无效：应为 4 位（市）、6 位（县、市、区）或 9 位（乡镇、街道）数字")
     return _LEVEL_BY_LENGTH[len(code)]
 
 
@@ -87,10 +87,10 @@ class RegionList(msgspec.Struct, frozen=True):
         node_level(self.city.code)
         for county in self.counties:
             if node_level(county.code) is not NodeLevel.COUNTY or parent_code(county.code) != self.city.code:
-                raise ValueError(f"county {county.code} does not nest under city {self.city.code}")
+                raise ValueError(f"区划清单有误：县级代码 {county.code} 不在市 {self.city.code} 之下")
             for t in county.townships:
                 if node_level(t.code) is not NodeLevel.TOWNSHIP or parent_code(t.code) != county.code:
-                    raise ValueError(f"township {t.code} does not nest under county {county.code}")
+                    raise ValueError(f"区划清单有误：乡镇代码 {t.code} 不在县 {county.code} 之下")
 
 
 @cache

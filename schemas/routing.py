@@ -17,6 +17,7 @@ from typing import Annotated
 import msgspec
 
 from schemas.events import AssignLevel, ShortText
+from schemas.messages_zh import translate
 from schemas.regions import County, RegionList, Township, load_regions
 
 PLACEHOLDERS = frozenset({"city", "county", "county_short", "township", "township_gov"})
@@ -152,10 +153,12 @@ def parse_routing(text: str, regions: RegionList) -> RoutingRules:
     try:
         doc = msgspec.convert(raw, RoutingFile)
     except msgspec.ValidationError as exc:
-        # "Expected `int` <= 90 - at `$.rules[3].deadline_days`" -> "rules[3].deadline_days: Expected …"
-        reason, _, where = str(exc).rpartition(" - at `")
-        where = where.rstrip("`").removeprefix("$").lstrip(".") or "(file)"
-        raise RoutingError(f"规则文件字段有误：{where}：{reason or exc}") from exc
+        # "Expected `int` <= 90 - at `$.rules[3].deadline_days`" -> "rules[3].deadline_days：应不大于 90"
+        reason, sep, where = str(exc).rpartition(" - at `")
+        if not sep:  # e.g. "Object missing required field `rules`": the file's top level
+            reason, where = str(exc), ""
+        where = where.rstrip("`").removeprefix("$").lstrip(".") or "（文件顶层）"
+        raise RoutingError(f"规则文件字段有误：{where}：{translate(reason)}") from exc
     return RoutingRules(doc, regions)
 
 

@@ -51,18 +51,35 @@ FINAL_STATES = frozenset({CLOSED})
 
 
 class IllegalTransition(ValueError):
-    """A step the workflow forbids in the opinion's current state."""
+    """A step the workflow forbids in the opinion's current state (message in Chinese: it
+    ends up in dead letters that auditors read)."""
 
     def __init__(self, current: str | None, event_type: str) -> None:
         self.current = current
         self.event_type = event_type
-        allowed = allowed_steps(current)
-        options = ", ".join(f"{t} ({STEP_LABELS[t]})" for t in allowed) or "none (办结后不能再办理)"
-        super().__init__(
-            f"opinion in state {current or 'none'} ({STATE_LABELS.get(current, current)}) "
-            f"cannot take {event_type} ({STEP_LABELS.get(event_type, '未知步骤')}); "
-            f"allowed next: {options}"
-        )
+        super().__init__(_refusal(current, event_type))
+
+
+def _step(event_type: str) -> str:
+    return f"「{STEP_LABELS.get(event_type, '未知步骤')}」（{event_type}）"
+
+
+def _refusal(current: str | None, event_type: str) -> str:
+    """E.g. 意见当前为「已交办」（assigned），不能办理「办结」（opinion.closed）；此时只能办理：…"""
+    if current is None:
+        state = "意见尚未受理（系统中没有这条意见）"
+    else:
+        state = f"意见当前为「{STATE_LABELS.get(current, current)}」（{current}）"
+    allowed = allowed_steps(current)
+    if current is None:
+        then = "请先发布该意见的 opinion.received（受理）"
+    elif event_type == "opinion.received":
+        then = "该 `opinion_id` 已被使用（同一意见重复受理，或新意见用了旧编号）；新意见请换一个编号"
+    elif allowed:
+        then = "此时只能办理：" + "、".join(_step(t) for t in allowed)
+    else:
+        then = "办结后不能再办理任何步骤"
+    return f"{state}，不能办理{_step(event_type)}；{then}"
 
 
 def allowed_steps(current: str | None) -> list[str]:

@@ -116,6 +116,8 @@ async def test_unapplicable_events_are_dead_lettered_and_projector_goes_on(fresh
 
     from producers.sdk import NodePublisher
     from schemas import events as ev
+    from schemas.envelope import encode
+    from schemas.subjects import subject_for
 
     await publish_history(fresh.nats_url, opinions=2)
     at = datetime(2025, 5, 1, tzinfo=timezone(timedelta(hours=8)))
@@ -148,17 +150,31 @@ async def test_unapplicable_events_are_dead_lettered_and_projector_goes_on(fresh
         good = ev.OpinionFeedbackGiven(
             station_id="330602001-01", opinion_id="O-1", feedback="已修复", satisfaction="satisfied"
         )
-        await pub.publish(pub.build(good, at, recorded_at=at))
+        sent = pub.build(good, at, recorded_at=at)
+        await pub.publish(sent)
+        # The same event again, past the server's de-duplication (no Nats-Msg-Id).
+        await js.publish(subject_for("330602001", sent.type), encode(sent))
     stats = await project(fresh)
-    assert stats.dead_lettered == 5
+    assert (stats.dead_lettered, stats.duplicates) == (5, 1)
     letters = await rows(fresh, "SELECT stage, event_type, reason FROM dead_letters ORDER BY stream_seq")
     stages = [s for s, _, _ in letters]
-    assert stages == ["apply", "apply", "apply", "decode", "decode"]
-    reasons = " | ".join(r for _, _, r in letters)
-    assert "unknown station `330602001-09`" in reasons
-    assert "cannot take opinion.feedback_given" in reasons
-    assert "R-404" in reasons and "不是合法的 JSON" in reasons
-    assert "字段 `event_id`" in reasons
+    assert stages == ["apply", "apply", "apply", "decode", "decode", "duplicate"]
+    reasons = [r for _, _, r in letters]
+    # In Chinese for the auditors: the event type, the field and the id, what is wrong, what to do.
+    assert reasons[:3] == [
+        "visit.recorded：`station_id` 330602001-09 的站点尚未建立（没有收到它的 station.established）；"
+        "请先发布该站点的 station.established，再重新发布本事件",
+        "opinion.feedback_given：`opinion_id` O-0 的意见当前为「已办结」（closed），"
+        "不能办理「反馈」（opinion.feedback_given）；办结后不能再办理任何步骤",
+        "reception.held：`reception_id` R-404 的接待活动从未在站点 330602001-01 安排过"
+        "（没有收到 reception.scheduled）；请先发布 reception.scheduled，或核对接待编号",
+    ]
+    assert "不是合法的 JSON" in reasons[3]
+    assert reasons[4].startswith("事件 opinion.teleported（编号 x）：字段 `event_id`")
+    assert reasons[5] == (
+        f"opinion.feedback_given：`event_id` {sent.event_id} 的事件已经归档过，这条是同一事件的重复发送，"
+        "已忽略，不影响数据，无需处理"
+    )
     # Every raw message is kept for replay.
     raws = await rows(fresh, "SELECT raw FROM dead_letters WHERE stage='decode'")
     assert bytes(raws[0][0]) == b"{not json"

@@ -93,28 +93,31 @@ def test_good_events_round_trip(event_type: str) -> None:
     [
         ("station.signage_installed", {"items": []}, "payload.items", "length >= 1"),
         ("station.signage_installed", {"items": ["广告牌"]}, "payload.items[0]", "Invalid enum"),
-        ("station.assessed", {"score": 75, "grade": "优秀"}, "payload.grade", "does not match `score` 75"),
+        ("station.assessed", {"score": 75, "grade": "优秀"}, "payload.grade", "`grade` 优秀 与 `score` 75 不符：75 分应评为 合格"),
         ("station.assessed", {"score": 101}, "payload.score", "<= 100"),
         ("staff.trained", {"person_ids": []}, "payload.person_ids", "length >= 1"),
         ("deputy.evaluated", {"rating": "great"}, "payload.rating", "Invalid enum"),
         ("deputy.report_heard", {"voters": 0}, "payload.voters", ">= 1"),
         ("contact.held", {"body": "party_committee"}, "payload.body", "Invalid enum"),
         ("contact.held", {"deputy_ids": []}, "payload.deputy_ids", "length >= 1"),
-        ("agency.staff_stationed", {"ends_on": "2025-01-01"}, "payload.ends_on", "before `starts_on`"),
+        ("agency.staff_stationed", {"ends_on": "2025-01-01"}, "payload.ends_on",
+         "`ends_on` 2025-01-01 早于 `starts_on` 2025-03-01"),
         ("reception.planned", {"items": [{"month": 13, "theme": "x", "basis": "hot_issue"}]},
          "payload.items[0].month", "<= 12"),
         ("reception.planned", {"items": [{"month": 1, "theme": "x", "basis": "hot_issue"},
                                          {"month": 1, "theme": "y", "basis": "key_work"}]},
-         "payload.items", "plans a month twice"),
+         "payload.items", "`items` 重复安排了 1 月"),
         ("reception.planned", {"fixed_day": 31}, "payload.fixed_day", "<= 28"),
         ("consultation.opened", {"subject": "gossip"}, "payload.subject", "Invalid enum"),
-        ("consultation.concluded", {"adopted": 9}, "payload.adopted", "exceeds `opinions_collected`"),
-        ("activity.held", {"project": None}, "payload.project", "required for project supervision"),
-        ("activity.held", {"kind": "survey"}, "payload.project", "only for it"),
+        ("consultation.concluded", {"adopted": 9}, "payload.adopted", "`adopted` 9 大于 `opinions_collected` 8"),
+        ("activity.held", {"project": None}, "payload.project",
+         "`project` 未填写：`kind` 为 livelihood_project_supervision（项目监督）时必须写明"),
+        ("activity.held", {"kind": "survey"}, "payload.project", "`project` 只用于项目监督"),
         ("lead.collected", {"source": "rumour"}, "payload.source", "Invalid enum"),
-        ("budget.allocated", {"fiscal_level": "city"}, "payload.fiscal_level", "must be township (Art. 21)"),
+        ("budget.allocated", {"fiscal_level": "city"}, "payload.fiscal_level",
+         "`fiscal_level` 应为 township，实际为 city：站点 330602001-01 属乡镇（街道）级"),
         ("budget.allocated", {"amount_yuan": -1}, "payload.amount_yuan", ">= 0"),
-        ("service.purchased", {"ends_on": "2025-01-01"}, "payload.ends_on", "before `starts_on`"),
+        ("service.purchased", {"ends_on": "2025-01-01"}, "payload.ends_on", "`ends_on` 2025-01-01 早于 `starts_on`"),
         ("service.purchased", {"provider_kind": "friend"}, "payload.provider_kind", "Invalid enum"),
     ],
 )
@@ -129,7 +132,7 @@ def test_bad_values_name_the_field(event_type: str, change: dict[str, Any], fiel
 def test_budget_level_follows_the_station_level() -> None:
     county = {**GOOD["budget.allocated"], "fiscal_level": "county"}
     assert decode(envelope("budget.allocated", county, station_id="330602-01")).payload.station_id == "330602-01"
-    with pytest.raises(EventRejected, match="must be county"):
+    with pytest.raises(EventRejected, match="`fiscal_level` 应为 county，实际为 township"):
         decode(envelope("budget.allocated", GOOD["budget.allocated"], station_id="330602-01"))
 
 

@@ -74,14 +74,14 @@ def test_a_missing_level_is_named() -> None:
         (HEAD + rule(unit="{county}{mayor}"), "未知的占位符.*mayor"),
         (HEAD + rule(level="township", unit="{county}住建局"), "乡镇（街道）级规则的 `unit` 必须写明所在地区"),
         (HEAD + rule(level="city", unit="{county}住建局"), "市级规则的 `unit` 不能使用下级地区"),
-        (HEAD + rule(days=0), r"rules\[0\]\.deadline_days：.*>= 1"),
-        (HEAD + rule(days=400), r"rules\[0\]\.deadline_days：.*<= 90"),
-        (HEAD + rule(level="province"), r"rules\[0\]\.level："),
+        (HEAD + rule(days=0), r"rules\[0\]\.deadline_days：应不小于 1"),
+        (HEAD + rule(days=400), r"rules\[0\]\.deadline_days：应不大于 90"),
+        (HEAD + rule(level="province"), r"rules\[0\]\.level：取值 'province' 不在允许范围内"),
         (HEAD + rule(unit="{county"), "不是有效的模板"),
-        (HEAD, "rules"),  # no rules at all
+        (HEAD, "规则文件字段有误：（文件顶层）：缺少必填字段 `rules`"),  # no rules at all
         (HEAD.replace('"3306"', '"3307"') + rule(), "与区划清单的城市 3306 不一致"),
         ("city = ", "不是有效的 TOML"),
-        (HEAD + rule() + "extra = 1\n", "extra"),
+        (HEAD + rule() + "extra = 1\n", "含有未定义的字段 `extra`"),
     ],
 )
 def test_bad_rule_files_are_refused_with_the_rule_named(text: str, words: str) -> None:

@@ -51,14 +51,21 @@ def test_each_illegal_step_is_refused_with_a_clear_error(state: str | None, even
     with pytest.raises(IllegalTransition) as info:
         next_state(state, event_type)
     message = str(info.value)
-    # Names the state (code and Chinese), the step (code and Chinese) and what would be allowed.
-    assert f"in state {state or 'none'} ({STATE_LABELS[state]})" in message
-    assert f"cannot take {event_type} ({STEP_LABELS[event_type]})" in message
-    allowed = allowed_steps(state)
-    if allowed:
-        assert all(f"{a} ({STEP_LABELS[a]})" in message for a in allowed)
+    # In Chinese: names the state (Chinese and code), the step (Chinese and code) and what to do instead.
+    if state is None:
+        assert message.startswith("意见尚未受理（系统中没有这条意见），")
     else:
-        assert "办结后不能再办理" in message
+        assert message.startswith(f"意见当前为「{STATE_LABELS[state]}」（{state}），")
+    assert f"不能办理「{STEP_LABELS[event_type]}」（{event_type}）；" in message
+    allowed = allowed_steps(state)
+    if state is None:
+        assert message.endswith("请先发布该意见的 opinion.received（受理）")
+    elif event_type == "opinion.received":
+        assert "该 `opinion_id` 已被使用" in message
+    elif allowed:
+        assert message.endswith("此时只能办理：" + "、".join(f"「{STEP_LABELS[a]}」（{a}）" for a in allowed))
+    else:
+        assert message.endswith("办结后不能再办理任何步骤")
     assert (info.value.current, info.value.event_type) == (state, event_type)
 
 

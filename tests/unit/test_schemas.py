@@ -90,18 +90,30 @@ def station(**over: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("over", "field"),
+    ("over", "field", "words"),
     [
-        ({"region_code": "330602002"}, "station_id"),  # id does not nest under its region
-        ({"level": "中心站"}, "region_code"),  # a 中心站 has a 6-digit county code
+        # id does not nest under its region
+        ({"region_code": "330602002"}, "station_id", "`station_id` 330602001-01 不在 `region_code` 330602002 之下"),
+        # a 中心站 has a 6-digit county code
+        ({"level": "中心站"}, "region_code",
+         "`region_code` 330602001 是乡镇（街道）级区划代码，与 `level` 中心站 不符：中心站应使用 6 位的县级区划代码"),
         ({"station_id": "330602001-01-02", "level": "联络点", "parent_station_id": "330602001-03"},
-         "parent_station_id"),
-        ({"parent_station_id": "330603-01"}, "parent_station_id"),  # parent in another county
+         "parent_station_id", "`parent_station_id` 应为 330602001-01（联络点 330602001-01-02 编号所属的站点），"
+         "实际为 330602001-03"),
+        ({"level": "联络点", "parent_station_id": "330602001-03"},  # a 联络点 with a station's id
+         "parent_station_id", "`station_id` 330602001-01 不是联络点编号"),
+        ({"station_id": "330602001-01-02"}, "station_id", "`station_id` 330602001-01-02 是联络点编号，但 `level` 为 联络站"),
+        # parent in another county
+        ({"parent_station_id": "330603-01"}, "parent_station_id", "`parent_station_id` 330603-01 不是上级站点"),
+        ({"host_kind": "enterprise"}, "host_kind", "`host_kind`（联络点所在单位类型）只适用于联络点，本事件的 `level` 是 联络站"),
     ],
 )
-def test_region_hierarchy_is_enforced(over: dict[str, Any], field: str) -> None:
+def test_region_hierarchy_is_enforced(over: dict[str, Any], field: str, words: str) -> None:
     err = rejected(station(**over))
     assert err.field == f"payload.{field}", str(err)
+    # Cross-field checks are written in Chinese from the start; people read them as they are.
+    assert words in err.reason and err.reason_zh == err.reason
+    assert str(err) == f"事件 station.established（编号 {EVENT_ID}）：字段 `payload.{field}`：{err.reason}"
 
 
 def test_liaison_point_nests_under_its_station() -> None:
