@@ -78,6 +78,7 @@ def match_faults(faults: PlantedFaults, checks: dict[str, dict[str, Any]]) -> li
         ART12_VISIT_MINIMUMS,
         ART14_MONTHLY_RECEPTIONS,
         DEAD_LETTERS,
+        OPINION_OVERDUE,
     )
 
     def samples(check_id: str) -> list[dict[str, Any]]:
@@ -85,6 +86,16 @@ def match_faults(faults: PlantedFaults, checks: dict[str, dict[str, Any]]) -> li
 
     def count(check_id: str) -> int:
         return int(checks.get(check_id, {}).get("unexpected_count", 0))
+
+    def overdue(opinion_id: Any, open_: bool) -> str:
+        return f"{opinion_id}（{'逾期未反馈' if open_ else '逾期反馈'}）"
+
+    # Art. 15: still open past the deadline, or answered after it; a sample row of an open
+    # one has no feedback time. (Up to 20 samples: the simulator plants 7.)
+    overdue_planted = sorted([overdue(o, True) for o in faults.overdue_open]
+                             + [overdue(o, False) for o in faults.overdue_late])
+    overdue_found = sorted(overdue(s["opinion_id"], s.get("feedback_at") is None)
+                           for s in samples(OPINION_OVERDUE))
 
     return [
         _match("代表进站次数不足（第十二条）", ART12_VISIT_MINIMUMS, list(faults.deputies_under_minimum),
@@ -94,6 +105,7 @@ def match_faults(faults: PlantedFaults, checks: dict[str, dict[str, Any]]) -> li
                [f"{s['station_id']}@{s['month']}" for s in samples(ART14_MONTHLY_RECEPTIONS)]),
         _match("公示信息不全（第十一条）", ART11_DISCLOSURES, list(faults.incomplete_disclosures),
                [str(s["station_id"]) for s in samples(ART11_DISCLOSURES)]),
+        _match("意见建议办理超期（第十五条）", OPINION_OVERDUE, overdue_planted, overdue_found),
         # Foreign messages carry no id of ours: match them by count, show what each was.
         FaultMatch("外来发布者的无法解码消息（死信）", DEAD_LETTERS, list(faults.undecodable),
                    [f"序号 {s.get('stream_seq')}" for s in samples(DEAD_LETTERS)],
@@ -123,7 +135,7 @@ async def run_demo(
         await migrate(ep.database_url, LIVE_SCHEMA, fresh=True)
     with console.status("生成模拟城市：绍兴市一年的联络站数据…"):
         t = time.perf_counter()
-        sim: Simulation = simulate(counties=counties, year=year, opinions=opinions)
+        sim: Simulation = simulate(counties=counties, year=year, opinions=opinions, plant_overdue=True)
         result.timings["simulate_s"] = time.perf_counter() - t
     result.events_planned = sim.event_count()
     console.print(

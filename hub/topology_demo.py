@@ -128,7 +128,8 @@ async def run_topology_demo(
     t0 = time.perf_counter()
     with console.status("生成模拟城市：绍兴市一年的联络站数据…"):
         t = time.perf_counter()
-        sim = simulate(counties=counties, year=year, opinions=opinions)
+        # The same planted faults as ``liaison-hub demo``: ``match_faults`` pairs them all.
+        sim = simulate(counties=counties, year=year, opinions=opinions, plant_overdue=True)
         result.timings["simulate_s"] = time.perf_counter() - t
     result.events_planned = sim.event_count()
     county_codes = [c.code for c in load_regions().counties[:counties]]

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # jieba stays out of every process that only imports the model
+    from quality.minqing import MinqingAnalysis
 
 
 class Dimension(StrEnum):
@@ -87,6 +90,8 @@ class QualityRun:
     details: dict[str, Any] = field(default_factory=dict)   # reconciliation matrix, lag stats
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier runs, newest first
     changes: dict[str, Any] = field(default_factory=dict)   # against the previous run
+    # 社情民意分析 (Art. 15 para. 1) of the year's opinions: full runs only.
+    minqing: MinqingAnalysis | None = None
     html_path: Path | None = None
     json_path: Path | None = None
 

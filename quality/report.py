@@ -186,6 +186,15 @@ def _lag(run: QualityRun) -> list[dict[str, Any]]:
     return [{**r, "name": labels.node_name(r["node"])} for r in counties + towns]
 
 
+def _minqing(run: QualityRun) -> Markup | None:
+    """Section 七, the year's 社情民意分析 (full runs), rendered by ``quality.minqing``."""
+    if run.minqing is None:
+        return None
+    from quality.minqing import render_section
+
+    return render_section(run.minqing, number="七、")
+
+
 def render_html(run: QualityRun) -> str:
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         resources.files("quality").joinpath("templates/report.html.j2").read_text("utf-8"))
@@ -219,6 +228,7 @@ def render_html(run: QualityRun) -> str:
         charts=charts, changes=changes, recon=_reconciliation(run), lag=_lag(run),
         lag_threshold=run.details.get("thresholds", {}).get("max_recording_lag_hours"),
         snapshot=snapshot, sections=sections, sample_limit=SAMPLE_LIMIT,
+        minqing=_minqing(run), minqing_error=run.details.get("minqing_error"),
     )
 
 

@@ -7,11 +7,13 @@ snapshot and the published summary.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -32,17 +34,22 @@ from quality.checks import (
 from quality.config import QualityConfig
 from quality.custom import load_custom_checks
 from quality.gx_suite import Outcome, run_gx_checks
-from quality.history import load_history, scope_of
+from quality.history import FULL, load_history, scope_of
 from quality.model import CheckResult, Dimension, QualityRun, Tally
 from quality.params import RunParams
 from quality.reconcile import SiteCounts
 from quality.report import write_reports
-from quality.samples import clean_row, count_findings, fetch_samples, populations
+from quality.samples import clean_row, count_findings, fetch_samples, mask_text, populations
 from quality.scoring import dimension_scores, score_nodes
 from quality.serialize import run_to_dict
 from quality.stream import StreamSnapshot, snapshot_summary
 from schemas.events import DISCLOSURE_ITEMS
 from schemas.regions import load_regions
+
+if TYPE_CHECKING:
+    from quality.minqing import MinqingAnalysis
+
+log = logging.getLogger(__name__)
 
 # An auditor's query must not hold the database for ever.
 STATEMENT_TIMEOUT = "120s"
@@ -165,6 +172,30 @@ def _lag_stats(conn: psycopg.Connection[Any], params: RunParams) -> list[dict[st
     return out
 
 
+def _minqing(conn: psycopg.Connection[Any], params: RunParams, city: str,
+             details: dict[str, Any]) -> MinqingAnalysis | None:
+    """The year's 社情民意分析 for the report (full runs). jieba is imported here, never by
+    the projector or at CLI start. Typical requests are quoted in the report, so phone and
+    identity-card numbers in them are masked like sample rows. An analysis that cannot run
+    is said in the report; it never fails the run."""
+    import msgspec
+
+    from quality.minqing import analyse_db
+
+    t = time.perf_counter()
+    try:
+        analysis = analyse_db(conn, year=params.year, as_of=params.as_of, city=city)
+    except (psycopg.Error, ImportError, OSError, ValueError) as exc:
+        log.warning("社情民意分析未完成: %r", exc)
+        details["minqing_error"] = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        return None
+    finally:
+        details["minqing_seconds"] = round(time.perf_counter() - t, 2)
+    topics = [msgspec.structs.replace(h, examples=[mask_text(e) for e in h.examples])
+              for h in analysis.hot_topics]
+    return msgspec.structs.replace(analysis, hot_topics=topics)
+
+
 def run_quality(database_url: str, *, year: int, as_of: date, reports_dir: Path,
                 snapshot: StreamSnapshot | None = None, stream_count: int | None = None,
                 schema: str = "projection", config: QualityConfig | None = None,
@@ -228,6 +259,8 @@ def run_quality(database_url: str, *, year: int, as_of: date, reports_dir: Path,
                 results.append(_failed(check, params, "检查未实现", pop))
         if Dimension.TIMELINESS in dims:
             details["lag"] = _lag_stats(conn, params)
+        # The hourly timeliness runs stay light: the analysis belongs to full runs.
+        minqing = _minqing(conn, params, city, details) if scope_of(dims) == FULL else None
 
     nodes = score_nodes(results, root)
     dim_scores, overall = dimension_scores(nodes, root)
@@ -235,7 +268,7 @@ def run_quality(database_url: str, *, year: int, as_of: date, reports_dir: Path,
                      results=results, year=year, as_of=as_of, stream_count=snapshot.counted,
                      schema=schema, scope=scope_of(dims), dimensions=dims,
                      dimension_scores=dim_scores, overall_score=overall, node_scores=nodes,
-                     details=details)
+                     details=details, minqing=minqing)
     store.save_run(database_url, run, trigger=trigger)
     run.history, run.changes = load_history(database_url, run, config.history_runs)
     write_reports(run, reports_dir)

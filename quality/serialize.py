@@ -29,6 +29,15 @@ def node_to_dict(n: NodeScore) -> dict[str, Any]:
             "overall": n.overall, "dimensions": n.dimensions, "failing_checks": n.failing_checks}
 
 
+def minqing_to_dict(run: QualityRun) -> dict[str, Any] | None:
+    """The run's 社情民意分析 as data; None in a run that did not make one (not a full run)."""
+    if run.minqing is None:
+        return None
+    from quality.minqing import to_json
+
+    return to_json(run.minqing)
+
+
 def run_to_dict(run: QualityRun) -> dict[str, Any]:
     return {
         "run_id": str(run.run_id),
@@ -52,6 +61,7 @@ def run_to_dict(run: QualityRun) -> dict[str, Any]:
         "details": run.details,
         "history": run.history,
         "changes": run.changes,
+        "minqing": minqing_to_dict(run),
     }
 
 

@@ -239,6 +239,14 @@ async def test_clean_dataset_passes_and_reports(env: Env) -> None:
         'xmlns="http://www.w3.org/2000/svg"', "")
     doc = json.loads(run.json_path.read_text(encoding="utf-8"))
     assert doc["run_id"] == str(run.run_id) and doc["success"] is True
+    # A full run adds the year's 社情民意分析 (Art. 15) to both reports.
+    opinions = env.conn.execute(
+        "SELECT count(*) FROM opinions WHERE received_at >= '2025-01-01T00:00:00+08:00'"
+        " AND received_at < '2026-01-01T00:00:00+08:00'").fetchone()
+    assert run.minqing is not None and opinions is not None and run.minqing.opinions == opinions[0] > 0
+    assert doc["minqing"]["opinions"] == opinions[0] and doc["minqing"]["year"] == YEAR
+    assert '<section class="minqing" id="minqing">' in html and "七、社情民意分析" in html
+    assert "minqing_error" not in run.details and run.details["minqing_seconds"] >= 0
     assert json.loads((env.reports / "latest.json").read_text(encoding="utf-8")) == doc
     nodes = {n["node"]: n for n in doc["nodes"]}
     assert {"3306", "330602", "330602001", "330602002"} <= set(nodes)
@@ -593,6 +601,11 @@ async def test_a_timeliness_run_checks_only_that_dimension(env: Env) -> None:
     assert run.scope == "时效性,可访问性" and set(run.dimension_scores) == {"时效性", "可访问性"}
     assert run.details["lag"], "lag per node is reported"
     assert run.changes["previous"] is not None  # compared with the last run covering it
+    # The hourly run stays light: no 社情民意分析 (that is the nightly full run's).
+    assert run.minqing is None and "minqing_seconds" not in run.details
+    assert run.html_path is not None and run.json_path is not None
+    assert 'id="minqing"' not in run.html_path.read_text(encoding="utf-8")
+    assert json.loads(run.json_path.read_text(encoding="utf-8"))["minqing"] is None
 
 
 async def test_thresholds_come_from_config(env: Env) -> None:

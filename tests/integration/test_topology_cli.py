@@ -82,6 +82,9 @@ async def test_demo_through_the_topology(tmp_path: Path) -> None:
         assert result.events_published == result.events_planned
         assert result.reconciled, result.reconciliation
         assert result.faults_exact, result.faults
+        # The same five kinds of planted fault as `liaison-hub demo`, overdue opinions among them.
+        kinds = {f.check_id: f for f in result.faults}
+        assert len(kinds) == 5 and kinds["opinion_deadline_met"].planted
         assert not result.unplanned_failures
         state = read_services(local_root(home))
         assert state is not None and state.services_pid and _pid_alive(state.services_pid)

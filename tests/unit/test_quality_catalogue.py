@@ -111,3 +111,11 @@ def test_great_expectations_is_imported_lazily() -> None:
             "quality.scheduler, quality.custom, hub.cli, hub.serve, consumers.projector; "
             "sys.exit('great_expectations' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_jieba_is_imported_lazily() -> None:
+    """Only a full quality run's 社情民意分析 (or `analysis minqing`) loads jieba."""
+    code = ("import sys, quality.runner, quality.report, quality.serialize, quality.job, "
+            "quality.minqing, hub.cli, hub.serve, hub.demo, consumers.projector; "
+            "sys.exit('jieba' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

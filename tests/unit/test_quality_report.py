@@ -7,13 +7,19 @@ import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import psycopg
+
+from quality.minqing import analyse
 from quality.model import CheckResult, Dimension, QualityRun, Tally
+from quality.params import RunParams
 from quality.report import grade, render_html, write_reports
-from quality.runner import to_json
+from quality.runner import _minqing, to_json
 from quality.samples import clean_row, mask_text
 from quality.scoring import dimension_scores, score_nodes
 from quality.serialize import published_summary
+from tests.unit.test_regulation_minqing import ordinary_year, surge
 
 
 def _run(history: bool = False) -> QualityRun:
@@ -121,3 +127,68 @@ def test_personal_details_are_masked_in_samples() -> None:
     row = clean_row({"opinion_id": "O1", "citizen_name": "张三", "raw": b"x",
                      "content": "请致电13912345678"})
     assert row == {"opinion_id": "O1", "content": "请致电139****5678"}
+
+
+def test_a_full_run_reports_its_minqing_analysis(tmp_path: Path) -> None:
+    run = _run()
+    run.minqing = analyse([*ordinary_year(), *surge()], year=2025, as_of=run.as_of)
+    html = render_html(run)
+    section = html.split('<section class="minqing" id="minqing">', 1)[1].split("</section>", 1)[0]
+    assert "<h2>七、社情民意分析（条例第十五条）</h2>" in section
+    top_row = section.split("<h3>热点话题</h3>", 1)[1].split("</tr>", 2)[1]
+    assert "越城区" in top_row and "2025年7月" in top_row and "自来水" in top_row
+    assert html.index("六、检查明细") < html.index('id="minqing"') < html.index("<footer>")
+    _, json_path = write_reports(run, tmp_path)
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    assert doc["minqing"]["hot_topics"][0]["region_name"] == "越城区"
+    assert doc["minqing"]["opinions"] == 3 * 12 * 30 + 20
+    # A run without one (the hourly timeliness run) has neither.
+    plain = _run()
+    assert 'id="minqing"' not in render_html(plain) and to_json(plain)["minqing"] is None
+
+
+class _Rows:
+    """Stands in for a psycopg connection: ``execute(...).fetchall()`` gives the rows."""
+
+    def __init__(self, rows: list[tuple[Any, ...]] | None = None, error: Exception | None = None) -> None:
+        self.rows, self.error = rows or [], error
+
+    def execute(self, *_args: Any) -> _Rows:
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+
+def _params() -> RunParams:
+    from quality.config import QualityConfig
+    from quality.runner import run_params
+
+    return run_params(2025, date(2025, 12, 31), QualityConfig())
+
+
+def test_the_reports_minqing_masks_numbers_in_quoted_requests() -> None:
+    text = "幸福小区自来水发黄浑浊，联系电话13812345678，希望尽快处理。"
+    rows = [(o.opinion_id, o.region_code, o.received_on, o.category, o.content, None, None, None)
+            for o in [*ordinary_year(), *surge()]]
+    rows += [(f"O-330602001-A{k}", "330602001", date(2025, 7, 10), "城乡建设", text, None, None, None)
+             for k in range(3)]
+    details: dict[str, Any] = {}
+    analysis = _minqing(_Rows(rows), _params(), "3306", details)  # type: ignore[arg-type]
+    assert analysis is not None and details["minqing_seconds"] >= 0
+    examples = [e for t in analysis.hot_topics for e in t.examples]
+    assert any("138****5678" in e for e in examples)
+    assert not any("13812345678" in e for e in examples)
+
+
+def test_a_minqing_analysis_that_cannot_run_is_said_not_fatal() -> None:
+    details: dict[str, Any] = {}
+    broken = _Rows(error=psycopg.errors.UndefinedTable('relation "opinions" does not exist'))
+    assert _minqing(broken, _params(), "3306", details) is None  # type: ignore[arg-type]
+    assert "opinions" in details["minqing_error"]
+    run = _run()
+    run.details = details
+    html = render_html(run)
+    assert "本次检查未能完成社情民意分析" in html and 'id="minqing"' in html
