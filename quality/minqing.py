@@ -27,6 +27,7 @@ import psycopg
 from markupsafe import Markup
 
 from quality.params import CHINA_TZ
+from quality.samples import mask_text
 from schemas.regions import load_regions
 
 # Words that say nothing about the matter: requests, hedges, generic nouns.
@@ -246,7 +247,9 @@ def _topics(opinions: Sequence[OpinionText], tokens: list[list[str]], names: dic
                     region_code=county, region_name=names.get(county, county), month=month,
                     keywords=words[:KEYWORDS_PER_TOPIC], opinions=len(members), expected=round(expected, 1),
                     lift=round(lift, 1), z=round(z, 1), category=cats.most_common(1)[0][0],
-                    townships=towns.most_common(4), examples=list(texts)[:2]))
+                    townships=towns.most_common(4),
+                    # Quoted requests may carry a phone or ID number: masked wherever shown.
+                    examples=[mask_text(t) for t in list(texts)[:2]]))
     return sorted(topics, key=lambda t: (-t.z, t.region_code, t.month))[:TOP_TOPICS]
 
 

@@ -39,7 +39,7 @@ from quality.model import CheckResult, Dimension, QualityRun, Tally
 from quality.params import RunParams
 from quality.reconcile import SiteCounts
 from quality.report import write_reports
-from quality.samples import clean_row, count_findings, fetch_samples, mask_text, populations
+from quality.samples import clean_row, count_findings, fetch_samples, populations
 from quality.scoring import dimension_scores, score_nodes
 from quality.serialize import run_to_dict
 from quality.stream import StreamSnapshot, snapshot_summary
@@ -178,7 +178,6 @@ def _minqing(conn: psycopg.Connection[Any], params: RunParams, city: str,
     the projector or at CLI start. Typical requests are quoted in the report, so phone and
     identity-card numbers in them are masked like sample rows. An analysis that cannot run
     is said in the report; it never fails the run."""
-    import msgspec
 
     from quality.minqing import analyse_db
 
@@ -191,9 +190,7 @@ def _minqing(conn: psycopg.Connection[Any], params: RunParams, city: str,
         return None
     finally:
         details["minqing_seconds"] = round(time.perf_counter() - t, 2)
-    topics = [msgspec.structs.replace(h, examples=[mask_text(e) for e in h.examples])
-              for h in analysis.hot_topics]
-    return msgspec.structs.replace(analysis, hot_topics=topics)
+    return analysis
 
 
 def run_quality(database_url: str, *, year: int, as_of: date, reports_dir: Path,
