@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.privacy import mask_text
+
 
 def mask_name(name: str | None) -> str | None:
     if not name:
@@ -31,11 +33,14 @@ def mask_address(address: str | None) -> str | None:
 
 
 def mask_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a payload with any ``citizen`` block masked."""
+    """A copy of a payload with any ``citizen`` block masked, and phone and ID numbers
+    written into its free text (``content``) masked."""
+    masked = dict(payload)
+    if isinstance(masked.get("content"), str):
+        masked["content"] = mask_text(masked["content"])
     citizen = payload.get("citizen")
     if not isinstance(citizen, dict):
-        return payload
-    masked = dict(payload)
+        return masked
     masked["citizen"] = {
         "name": mask_name(citizen.get("name")),
         "phone": mask_phone(citizen.get("phone")),

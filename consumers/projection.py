@@ -19,6 +19,7 @@ from psycopg import AsyncCursor
 from consumers.privacy import mask_address, mask_name, mask_payload, mask_phone
 from schemas import events as ev
 from schemas.envelope import Envelope
+from schemas.privacy import mask_text
 from schemas.workflow import IllegalTransition, next_state
 
 Cursor = AsyncCursor[Any]
@@ -47,6 +48,7 @@ class BatchContext:
     consultations: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (status, station)
     plans: dict[str, str] = field(default_factory=dict)  # reception plan id -> station
     reports: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (deputy, station)
+    visits: set[str] = field(default_factory=set)  # visit ids already recorded
 
 
 def _ids(envs: Sequence[Envelope], attr: str) -> list[str]:
@@ -62,6 +64,9 @@ async def load_context(cur: Cursor, envs: Sequence[Envelope]) -> BatchContext:
     )
     await cur.execute("SELECT station_id FROM stations WHERE station_id = ANY(%s)", (stations,))
     ctx.stations = {r[0] for r in await cur.fetchall()}
+    await cur.execute("SELECT visit_id FROM visits WHERE visit_id = ANY(%s)",
+                      ([e.payload.visit_id for e in envs if isinstance(e.payload, ev.VisitRecorded)],))
+    ctx.visits = {r[0] for r in await cur.fetchall()}
     await cur.execute(
         "SELECT opinion_id, status, station_id FROM opinions WHERE opinion_id = ANY(%s)",
         (_ids(envs, "opinion_id"),),
@@ -263,6 +268,13 @@ async def _deputy_left(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.Depu
 
 async def _visit_recorded(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev.VisitRecorded) -> None:
     _require_station(ctx, p.station_id, env)
+    if p.visit_id in ctx.visits:
+        # A second registration under the same id would be dropped unseen; refuse it instead.
+        raise ApplyError(
+            f"{env.type}：`visit_id` {p.visit_id} 的进站履职登记已经存在（另一个事件已用过这个编号）；"
+            "如是同一次进站请勿重复登记，如是另一次请换一个编号后重新发布"
+        )
+    ctx.visits.add(p.visit_id)
     await cur.execute(
         """INSERT INTO visits (visit_id, event_id, deputy_id, station_id, visited_at, year, activity,
                mode, people_met) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)
@@ -411,7 +423,7 @@ async def _opinion_received(cur: Cursor, ctx: BatchContext, env: Envelope, p: ev
             p.station_id,
             env.occurred_at,
             p.category,
-            p.content,
+            mask_text(p.content),
             p.channel,
             mask_name(citizen.name),
             mask_phone(citizen.phone),

@@ -29,6 +29,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from schemas.envelope import Envelope, EventRejected, decode
+from schemas.privacy import mask_text
 from schemas.subjects import ALL_EVENTS, ROOT, STREAM
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,11 @@ def share_subject(event_subject: str) -> str:
 
 
 def redact(env: Envelope) -> bytes:
-    """The event as shared: no citizen block, nothing else changed."""
+    """The event as shared: no citizen block, phone and ID numbers in free text masked."""
     doc: dict[str, Any] = msgspec.to_builtins(env)
     doc["payload"].pop("citizen", None)
+    if isinstance(doc["payload"].get("content"), str):
+        doc["payload"]["content"] = mask_text(doc["payload"]["content"])
     return msgspec.json.encode(doc)
 
 

@@ -40,9 +40,13 @@ PROJECTION_TABLES = (
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+class InvalidSchemaName(ValueError):
+    pass
+
+
 def _check_schema(schema: str) -> str:
     if not _SCHEMA_NAME.match(schema):
-        raise ValueError(f"invalid schema name {schema!r}")
+        raise InvalidSchemaName(f"模式名 {schema!r} 无效：只能用小写字母、数字和下划线，且以字母或下划线开头")
     return schema
 
 

@@ -389,6 +389,8 @@ def main() -> None:
     import nats.errors
     import psycopg
 
+    from consumers.store import InvalidSchemaName
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_quiet_great_expectations)
@@ -398,6 +400,20 @@ def main() -> None:
         console.print(f"[red]无法连接 NATS 服务器（{type(exc).__name__}）。[/red]请检查 HUB_NATS_URL，"
                       "或用 `liaison-hub up` 启动嵌入式服务，再用 `liaison-hub status` 确认。")
         raise SystemExit(3) from exc
+    except nats.errors.ConnectionClosedError as exc:
+        console.print("[red]与 NATS 服务器的连接中断。[/red]已确认的事件已存储；请用 `liaison-hub status` "
+                      "确认服务器恢复后重新执行同一命令（同一事件只会存储一次）。")
+        raise SystemExit(3) from exc
+    except InvalidSchemaName as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise SystemExit(2) from exc
+    except psycopg.errors.UndefinedTable as exc:
+        console.print(f"[red]数据库中找不到所需的表：{str(exc).splitlines()[0]}[/red]\n"
+                      "请检查 --schema 是否写错，或先执行 `liaison-hub up` 建表。")
+        raise SystemExit(2) from exc
+    except UnicodeDecodeError as exc:
+        console.print(f"[red]文件不是 UTF-8 编码（第 {exc.start + 1} 个字节起无法解码）。[/red]请另存为 UTF-8 后重试。")
+        raise SystemExit(2) from exc
     except psycopg.OperationalError as exc:
         console.print(f"[red]无法连接 PostgreSQL：{str(exc).splitlines()[0]}[/red]\n请检查 HUB_DATABASE_URL，"
                       "或用 `liaison-hub up` 启动嵌入式服务，再用 `liaison-hub status` 确认。")

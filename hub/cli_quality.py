@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -94,6 +95,9 @@ def quality_run(
     except ValueError as exc:
         console.print(f"[red]--as-of 应为 YYYY-MM-DD：{exc}[/red]")
         raise typer.Exit(2) from exc
+    if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", schema):
+        console.print(f"[red]--schema {schema!r} 无效：只能用小写字母、数字和下划线。[/red]")
+        raise typer.Exit(2)
     ep = reach(start=False)
     run(prepare(ep))
     with console.status("正在检查数据质量…"):

@@ -213,7 +213,9 @@ def topology_services(home: Annotated[Path, typer.Option()]) -> None:
 def deploy_render(
     city: Annotated[str, typer.Option(help="市级区划代码（schemas/data/regions_<city>.json）")] = "3306",
     out: Annotated[Path, typer.Option(help="输出目录")] = Path("deploy/3306"),
-    counties: CountiesOpt = None,
+    counties: Annotated[
+        str | None, typer.Option("--counties", help="县级区划代码，逗号分隔（缺省：全部县）")
+    ] = None,
     townships: Annotated[int, typer.Option(help="每县乡镇数（0 = 全部）")] = 0,
     local: Annotated[bool, typer.Option(help="全部放在 127.0.0.1 的空闲端口上（本机拓扑）")] = False,
     host_template: Annotated[

@@ -27,7 +27,7 @@ import psycopg
 from markupsafe import Markup
 
 from quality.params import CHINA_TZ
-from quality.samples import mask_text
+from schemas.privacy import mask_text
 from schemas.regions import load_regions
 
 # Words that say nothing about the matter: requests, hedges, generic nouns.

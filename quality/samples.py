@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import re
 import uuid
 from typing import Any
 
@@ -20,18 +19,10 @@ from psycopg.rows import dict_row
 from quality.checks import Check, Kind, table_node
 from quality.model import Tally
 from quality.params import RunParams
+from schemas.privacy import mask_text
 
 SAMPLE_LIMIT = 20
 _DROPPED = ("citizen_", "raw")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![\dXx])(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{3,4}(\d{4})(?!\d)")
-
-
-def mask_text(text: str) -> str:
-    text = _ID_CARD.sub(lambda m: m.group(1) + "********" + m.group(2), text)
-    text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
-    return _LANDLINE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
 
 
 def jsonable(value: Any) -> Any:

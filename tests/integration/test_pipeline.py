@@ -231,3 +231,36 @@ async def test_a_second_projector_on_the_same_durable_is_refused(fresh: Servers)
         assert second.returncode == 1
         assert "另一个投影器" in second.stderr
     assert cli("project").returncode == 0
+
+
+async def test_personal_numbers_in_free_text_are_masked_and_a_reused_visit_id_is_refused(
+        fresh: Servers) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from producers.sdk import NodePublisher
+    from schemas import events as ev
+
+    await publish_history(fresh.nats_url, opinions=1)
+    at = datetime(2025, 6, 1, 9, tzinfo=timezone(timedelta(hours=8)))
+    said = "我家电话13900001111，身份证330602199001011234，楼道灯坏了"
+    async with backbone(fresh.nats_url) as (_, js):
+        pub = NodePublisher(js, "330602001", "test")
+        for p in (
+            ev.OpinionReceived(station_id="330602001-01", opinion_id="O-pii", category="城乡建设",
+                               content=said, channel="on_site"),
+            # V-0 was recorded by the history already; a second, different registration under it
+            ev.VisitRecorded(station_id="330602001-01", visit_id="V-0", deputy_id="D-9",
+                             activity="survey", mode="online", people_met=99),
+        ):
+            await pub.publish(pub.build(p, at, recorded_at=at))
+    stats = await project(fresh)
+    assert stats.dead_lettered == 1
+    [(content,)] = await rows(fresh, "SELECT content FROM opinions WHERE opinion_id='O-pii'")
+    assert content == "我家电话139****1111，身份证330602********1234，楼道灯坏了"
+    [(archived,)] = await rows(fresh, "SELECT payload->>'content' FROM event_archive "
+                                      "WHERE payload->>'opinion_id'='O-pii'")
+    assert archived == content
+    [(reason,)] = await rows(fresh, "SELECT reason FROM dead_letters WHERE stage='apply'")
+    assert "`visit_id` V-0 的进站履职登记已经存在" in reason
+    [(deputy, met)] = await rows(fresh, "SELECT deputy_id, people_met FROM visits WHERE visit_id='V-0'")
+    assert (deputy, met) == ("D-1", 5)  # the first registration stands

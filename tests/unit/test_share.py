@@ -20,7 +20,7 @@ def opinion() -> Envelope:
         event_id=new_event_id(), schema_version=SCHEMA_VERSION, occurred_at=T0, recorded_at=T0,
         origin=NODE, actor="test",
         payload=ev.OpinionReceived(station_id=STATION, opinion_id="O-1", category="交通出行",
-                                   content="路灯坏了", channel="on_site",
+                                   content="路灯坏了，电话13900001111", channel="on_site",
                                    citizen=ev.Citizen(name="张三", phone="13812345678")))
 
 
@@ -43,7 +43,8 @@ async def test_events_are_shared_without_personal_information() -> None:
     assert doc["event_id"] == env.event_id
     assert "citizen" not in doc["payload"]
     assert "13812345678" not in json.dumps(doc, ensure_ascii=False)
-    assert doc["payload"]["content"] == "路灯坏了"
+    assert doc["payload"]["content"] == "路灯坏了，电话139****1111"
+    assert "13900001111" not in json.dumps(doc, ensure_ascii=False)
 
 
 def test_share_subject_keeps_the_hierarchy() -> None:
