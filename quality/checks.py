@@ -306,7 +306,7 @@ LEFT JOIN (
 WHERE o.deadline IS NOT NULL
   AND ((f.feedback_at IS NULL AND o.status IN ('assigned', 'supervised')
         AND o.deadline + {overdue_grace} < {as_of})
-       OR (f.feedback_at IS NOT NULL
+       OR (f.feedback_at IS NOT NULL AND o.deadline + {overdue_grace} < {as_of}
            AND (f.feedback_at AT TIME ZONE 'Asia/Shanghai')::date > o.deadline + {overdue_grace}))
 ORDER BY o.deadline, o.opinion_id
 """
